@@ -1,0 +1,84 @@
+# mtgt build. `make` builds build/tgtd, build/tgtadm, build/tgt-admin.
+# `make test` installs what is missing, builds, and runs every test;
+# `make run` installs, builds and starts tgtd with a demo target.
+
+BUILD ?= build
+CC ?= gcc
+SAN ?=
+OPT ?= -O2
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) \
+	-Isrc -pthread -MMD -MP
+CFLAGS_SAN = $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer,)
+CFLAGS += $(CFLAGS_BASE) $(CFLAGS_SAN)
+LDFLAGS += -pthread $(CFLAGS_SAN)
+LIBS = -luring -lisal -lcrypto
+
+LAYERS = common event iscsi scsi backing target mgmt
+LIB_SRCS = $(sort $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c)))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BINS = $(BUILD)/tests/iscsi-verify
+
+PROGS = $(BUILD)/tgtd $(BUILD)/tgtadm $(BUILD)/tgt-admin
+
+.PHONY: all deps test unit integration asan-test run clean
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libmtgt.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tgtd: $(BUILD)/obj/src/tgtd.o $(BUILD)/libmtgt.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tgtadm: $(BUILD)/obj/src/tools/tgtadm.o $(BUILD)/libmtgt.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tgt-admin: $(BUILD)/obj/src/tools/tgt-admin.o $(BUILD)/libmtgt.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libmtgt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(BUILD)/tests/iscsi-verify: $(BUILD)/obj/tests/tools/iscsi-verify.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -liscsi
+
+deps:
+	@scripts/install-deps.sh
+
+unit: all
+	@scripts/run-unit-tests.sh $(BUILD)
+
+integration: all
+	@BUILD=$(BUILD) tests/integration/run-all.sh
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-test:
+	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 scripts/run-unit-tests.sh build-asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 BUILD=build-asan tests/integration/run-all.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) asan-test
+
+run: deps all
+	@scripts/run-demo.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,110 @@
+/* The target registry: targets, their LUNs, I_T nexuses and ACLs.
+ *
+ * The registry's list of targets is changed and walked only by the main
+ * thread (DESIGN.md rule 3), so it needs no lock. Everything inside one
+ * target that its loop uses (LUNs, nexuses, sessions, ACLs) is guarded by
+ * that target's lock; the main thread takes it with target_lock(). */
+#ifndef MTGT_TARGET_TARGET_H
+#define MTGT_TARGET_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/list.h"
+#include "event/loop.h"
+#include "scsi/scsi.h"
+
+#define TARGET_NAME_MAX 223 /* iSCSI names are at most 223 bytes */
+
+enum target_state {
+	TARGET_READY,
+	TARGET_OFFLINE,
+};
+
+/* tgtadm error codes (spec §2.7); management calls return them. */
+enum tgtadm_err {
+	TGTADM_SUCCESS,
+	TGTADM_UNKNOWN_ERR,
+	TGTADM_NOMEM,
+	TGTADM_NO_DRIVER,
+	TGTADM_NO_TARGET,
+	TGTADM_NO_LUN,
+	TGTADM_NO_SESSION,
+	TGTADM_NO_CONNECTION,
+	TGTADM_NO_BINDING,
+	TGTADM_TARGET_EXIST,
+	TGTADM_LUN_EXIST,
+	TGTADM_BINDING_EXIST,
+	TGTADM_ACL_EXIST,
+	TGTADM_ACL_NOEXIST,
+	TGTADM_USER_EXIST,
+	TGTADM_NO_USER,
+	TGTADM_TOO_MANY_USER,
+	TGTADM_INVALID_REQUEST,
+	TGTADM_OUTACCOUNT_EXIST,
+	TGTADM_TARGET_ACTIVE,
+	TGTADM_LUN_ACTIVE,
+	TGTADM_DRIVER_ACTIVE,
+	TGTADM_UNSUPPORTED_OPERATION,
+	TGTADM_UNKNOWN_PARAM,
+	TGTADM_PREVENT_REMOVAL,
+};
+
+/* One ACL entry (initiator address or initiator name), insertion order. */
+struct acl_entry {
+	struct list_node node;
+	char value[];
+};
+
+struct iscsi_target; /* transport part, iscsi/ */
+
+/* A target. Created and destroyed by the main thread. Fields below `lock`
+ * are guarded by it. */
+struct target {
+	struct list_node node; /* registry list: main thread only */
+	int tid;
+	char name[TARGET_NAME_MAX + 1];
+	struct ev_loop *loop;  /* loop serving its sessions after login */
+
+	struct ev_lock lock;
+	enum target_state state;
+	struct list_node lus;       /* struct scsi_lu, ascending LUN */
+	struct list_node nexuses;   /* struct it_nexus, creation order */
+	struct list_node acl_addrs; /* struct acl_entry */
+	struct list_node acl_names; /* struct acl_entry */
+	struct iscsi_target *iscsi;
+};
+
+/* Registry (main thread only). */
+struct target *target_find(int tid);
+struct target *target_find_by_name(const char *name);
+struct list_node *target_list(void); /* ascending tid */
+
+enum tgtadm_err target_create(int tid, const char *name,
+			      struct ev_loop *loop);
+enum tgtadm_err target_destroy(int tid, bool force);
+void target_destroy_all(void);
+
+/* Lock helpers for threads other than the target's loop thread. */
+void target_lock(struct target *t);
+void target_unlock(struct target *t);
+
+/* LUNs (main thread; take the target lock inside). */
+struct scsi_lu *target_find_lu(struct target *t, uint64_t lun);
+enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
+			      const char *path, const char *bstype,
+			      const char *bsoflags, unsigned blocksize);
+enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force);
+
+/* ACLs */
+enum tgtadm_err target_acl_add(struct target *t, bool by_name,
+			       const char *value);
+enum tgtadm_err target_acl_del(struct target *t, bool by_name,
+			       const char *value);
+/* Whether an initiator (address text, name) may log in. Caller holds the
+ * target lock or runs on the main thread, which alone changes ACLs. */
+bool target_acl_permits(struct target *t, const struct sockaddr *addr,
+			const char *initiator_name);
+
+#endif
