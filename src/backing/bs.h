@@ -62,7 +62,7 @@ struct backing_store {
 	int fd;
 	int oflags;        /* BS_OFLAG_* */
 	uint64_t size;     /* bytes */
-	char *name_for_log;
+	char tag[16];      /* "<tid>:<lun>", names worker threads */
 	void *priv;
 };
 
@@ -71,7 +71,7 @@ const struct bs_ops *bs_lookup(const char *name);
 const struct bs_ops *const *bs_all(void);
 
 int bs_open(struct backing_store *bs, const struct bs_ops *ops,
-	    const char *path, int oflags);
+	    const char *path, int oflags, const char *tag);
 void bs_close(struct backing_store *bs);
 
 static inline void bs_submit(struct backing_store *bs, struct bs_io *io)

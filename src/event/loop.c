@@ -361,4 +361,8 @@ void ev_run(struct ev_loop *loop)
 		if (loop->lock)
 			ev_lock_yield(loop->lock);
 	}
+	/* Work posted while the loop was stopping (deferred frees) must
+	 * still run: nothing else will ever run it. */
+	while (!list_empty(&loop->work_queue))
+		run_posted_work(loop);
 }

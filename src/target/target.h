@@ -8,6 +8,7 @@
 #define MTGT_TARGET_TARGET_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -66,6 +67,9 @@ struct target {
 	int tid;
 	char name[TARGET_NAME_MAX + 1];
 	struct ev_loop *loop;  /* loop serving its sessions after login */
+	pthread_t thread;      /* runs loop; named tgt/<tid> */
+	struct ev_work shutdown_work;   /* posted by target_destroy */
+	struct ev_timer shutdown_timer; /* target thread, while draining */
 
 	struct ev_lock lock;
 	enum target_state state;

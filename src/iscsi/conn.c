@@ -1,0 +1,559 @@
+/* Connection I/O: receiving PDUs (header, AHS, data segment straight into
+ * its destination), dispatching them, and the transmit queue. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "iscsi/iscsi.h"
+
+/* PDUs handled per readiness event before yielding to other fds. */
+#define RX_BUDGET 16
+
+static void conn_event(struct ev_loop *loop, uint32_t events, void *arg);
+
+static void format_peer(struct iscsi_conn *conn)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&conn->peer;
+	char buf[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  buf, sizeof(buf));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+			  sizeof(buf));
+	snprintf(conn->peer_ip, sizeof(conn->peer_ip), "%s", buf);
+}
+
+static void login_timeout(struct ev_loop *loop, void *arg)
+{
+	struct iscsi_conn *conn = arg;
+
+	(void)loop;
+	log_info("login from %s did not finish in time", conn->peer_ip);
+	iscsi_conn_close(conn);
+}
+
+struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
+				  const struct sockaddr_storage *peer,
+				  const struct sockaddr_storage *local)
+{
+	struct iscsi_conn *conn = calloc(1, sizeof(*conn));
+	int one = 1;
+
+	if (!conn)
+		return NULL;
+	conn->peer = *peer;
+	conn->local = *local;
+	format_peer(conn);
+	conn->state = CONN_LOGIN;
+	conn->rx_state = RX_BHS;
+	list_init(&conn->session_node);
+	list_init(&conn->tx_queue);
+	list_init(&conn->tasks);
+	for (int i = 0; i < ISCSI_ITT_HASH; i++)
+		list_init(&conn->itt_hash[i]);
+	iscsi_params_rfc_defaults(&conn->params);
+	conn->rx_buf_cap = 8192;
+	conn->rx_buf = malloc(conn->rx_buf_cap + 4);
+	if (!conn->rx_buf) {
+		free(conn);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	ev_io_init(&conn->io, fd, conn_event, conn);
+	ev_timer_init(&conn->login_timer, login_timeout, conn);
+	if (ev_io_start(loop, &conn->io, EPOLLIN) < 0) {
+		free(conn->rx_buf);
+		free(conn);
+		return NULL;
+	}
+	conn->loop = loop;
+	ev_timer_start(loop, &conn->login_timer, ISCSI_LOGIN_TIMEOUT_MS);
+	return conn;
+}
+
+/* Moves a connection's fd registration to another loop. Called by the
+ * main thread with the destination target's lock held. */
+int iscsi_conn_attach_loop(struct iscsi_conn *conn, struct ev_loop *loop)
+{
+	uint32_t events = conn->io.events;
+
+	ev_io_stop(&conn->io);
+	conn->loop = loop;
+	return ev_io_start(loop, &conn->io, events ? events : EPOLLIN);
+}
+
+static void drop_tx_queue(struct iscsi_conn *conn)
+{
+	while (!list_empty(&conn->tx_queue)) {
+		struct iscsi_tx *tx =
+			list_first_entry(&conn->tx_queue, struct iscsi_tx, node);
+
+		list_del(&tx->node);
+		tx->release(conn, tx, false);
+	}
+}
+
+static void conn_free_now(struct ev_loop *loop, void *arg)
+{
+	struct iscsi_conn *conn = arg;
+
+	(void)loop;
+	free(conn->text_rsp);
+	free(conn->rx_buf);
+	free(conn);
+}
+
+/* Freeing is deferred to a posted work item so that no caller up the
+ * stack (an event handler, a completion) is left holding a stale pointer. */
+static void conn_free(struct iscsi_conn *conn)
+{
+	ev_post(conn->loop, &conn->free_work, conn_free_now, conn);
+}
+
+/* Ends a connection: the fd is closed at once; the structure goes when
+ * no task of it is inside scsi/ or a backing store any more. */
+void iscsi_conn_close(struct iscsi_conn *conn)
+{
+	if (conn->state == CONN_CLOSING)
+		return;
+	conn->state = CONN_CLOSING;
+	ev_timer_stop(conn->loop, &conn->login_timer);
+	if (conn->io.loop)
+		ev_io_stop(&conn->io);
+	close(conn->io.fd);
+	conn->io.fd = -1;
+	drop_tx_queue(conn);
+	iscsi_login_free(conn);
+	iscsi_task_free_all(conn);
+	if (conn->session) {
+		struct iscsi_session *sess = conn->session;
+
+		list_del(&conn->session_node);
+		conn->session = NULL;
+		if (list_empty(&sess->conns))
+			iscsi_session_free(sess);
+	}
+	if (conn->inflight == 0)
+		conn_free(conn);
+}
+
+void iscsi_conn_put_inflight(struct iscsi_conn *conn)
+{
+	if (--conn->inflight == 0 && conn->state == CONN_CLOSING)
+		conn_free(conn);
+}
+
+/* ---- transmit ---- */
+
+static void tx_free(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok)
+{
+	(void)conn;
+	(void)ok;
+	free(tx);
+}
+
+struct iscsi_tx *iscsi_tx_alloc(uint32_t data_len)
+{
+	struct iscsi_tx *tx = calloc(1, sizeof(*tx) + data_len);
+
+	if (!tx)
+		return NULL;
+	list_init(&tx->node);
+	tx->data = data_len ? (const void *)(tx + 1) : NULL;
+	tx->data_len = data_len;
+	tx->release = tx_free;
+	return tx;
+}
+
+/* Sequence numbers go into a response when it is about to be written, so
+ * they are current and StatSN increases in send order. */
+void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs)
+{
+	struct iscsi_session *sess = conn->session;
+	uint32_t exp = sess ? sess->exp_cmdsn : conn->exp_stat_sn;
+	uint32_t depth = sess ? sess->queue_depth : 1;
+
+	put_be32(bhs + PDU_STATSN, conn->stat_sn);
+	if (sess) {
+		put_be32(bhs + PDU_EXPCMDSN, exp);
+		put_be32(bhs + PDU_MAXCMDSN, exp + depth - 1);
+	}
+}
+
+static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn)
+{
+	pdu_set_data_len(tx->bhs, tx->data_len);
+	if (tx->takes_statsn) {
+		iscsi_conn_fill_sn(conn, tx->bhs);
+		conn->stat_sn++;
+	} else if (conn->session) {
+		/* Data-In without status, R2T, NOP-In: StatSN is the next
+		 * one, ExpCmdSN/MaxCmdSN current (RFC 7143 §11.7.4). */
+		iscsi_conn_fill_sn(conn, tx->bhs);
+	}
+}
+
+/* Writes as much of the queue as the socket takes. Returns -1 if the
+ * connection failed. */
+static int flush_tx(struct iscsi_conn *conn)
+{
+	static const uint8_t zero_pad[4];
+
+	while (!list_empty(&conn->tx_queue)) {
+		struct iscsi_tx *tx =
+			list_first_entry(&conn->tx_queue, struct iscsi_tx, node);
+		uint32_t pad = pdu_pad(tx->data_len);
+		uint32_t total = ISCSI_BHS_LEN + tx->data_len + pad;
+		struct iovec iov[3];
+		int cnt = 0;
+		uint32_t skip = tx->sent;
+		ssize_t n;
+
+		if (tx->sent == 0)
+			start_tx(tx, conn);
+		iov[0] = (struct iovec){ tx->bhs, ISCSI_BHS_LEN };
+		iov[1] = (struct iovec){ (void *)tx->data, tx->data_len };
+		iov[2] = (struct iovec){ (void *)zero_pad, pad };
+		/* Skip what a previous partial write already sent. */
+		struct iovec out[3];
+		for (int i = 0; i < 3; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= (uint32_t)iov[i].iov_len;
+				continue;
+			}
+			out[cnt].iov_base = (char *)iov[i].iov_base + skip;
+			out[cnt].iov_len = iov[i].iov_len - skip;
+			skip = 0;
+			cnt++;
+		}
+		struct msghdr msg = { .msg_iov = out, .msg_iovlen = (size_t)cnt };
+		n = sendmsg(conn->io.fd, &msg, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -1;
+		}
+		tx->sent += (uint32_t)n;
+		conn->tx_octets += (uint64_t)n;
+		if (tx->sent < total)
+			return 0;
+		list_del(&tx->node);
+		tx->release(conn, tx, true);
+		if (conn->state == CONN_CLOSING)
+			return -1;
+	}
+	return 0;
+}
+
+static void update_poll(struct iscsi_conn *conn)
+{
+	uint32_t ev = EPOLLIN;
+
+	if (!list_empty(&conn->tx_queue))
+		ev |= EPOLLOUT;
+	if (conn->io.loop)
+		ev_io_modify(&conn->io, ev);
+}
+
+void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
+{
+	if (conn->state == CONN_CLOSING) {
+		tx->release(conn, tx, false);
+		return;
+	}
+	tx->sent = 0;
+	list_add_tail(&tx->node, &conn->tx_queue);
+	/* Try at once: most responses fit in the socket buffer, which
+	 * saves an epoll round trip. */
+	if (conn->tx_queue.next == &tx->node) {
+		if (flush_tx(conn) < 0) {
+			iscsi_conn_close(conn);
+			return;
+		}
+	}
+	update_poll(conn);
+}
+
+void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx)
+{
+	tx->sent = 0;
+	list_add_tail(&tx->node, &conn->tx_queue);
+}
+
+void iscsi_conn_send_reject(struct iscsi_conn *conn, const uint8_t *bad_bhs,
+			    uint8_t reason)
+{
+	struct iscsi_tx *tx = iscsi_tx_alloc(ISCSI_BHS_LEN);
+
+	if (!tx) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	tx->bhs[0] = ISCSI_OP_REJECT;
+	tx->bhs[1] = ISCSI_FLAG_FINAL;
+	tx->bhs[2] = reason;
+	put_be32(tx->bhs + PDU_ITT, ISCSI_RESERVED_TAG);
+	tx->takes_statsn = true;
+	memcpy((void *)tx->data, bad_bhs, ISCSI_BHS_LEN);
+	iscsi_conn_queue(conn, tx);
+}
+
+/* ---- receive ---- */
+
+static bool conn_rx_buf_fit(struct iscsi_conn *conn, uint32_t len)
+{
+	uint8_t *p;
+
+	if (len <= conn->rx_buf_cap)
+		return true;
+	p = realloc(conn->rx_buf, len + 4);
+	if (!p)
+		return false;
+	conn->rx_buf = p;
+	conn->rx_buf_cap = len;
+	return true;
+}
+
+/* Largest data segment we accept on this connection. */
+static uint32_t max_rx_data(struct iscsi_conn *conn)
+{
+	if (conn->state == CONN_LOGIN)
+		return 8192; /* RFC default until negotiated */
+	return conn->params.val[ISCSI_PARAM_MAX_RECV_DLENGTH];
+}
+
+/* Decides where the data segment of the PDU in rx_bhs goes. Returns -1 to
+ * drop the connection. */
+static int rx_begin_data(struct iscsi_conn *conn)
+{
+	uint32_t dlen = pdu_data_len(conn->rx_bhs);
+	uint8_t op = pdu_opcode(conn->rx_bhs);
+
+	conn->rx_task = NULL;
+	conn->rx_scratch_left = 0;
+	conn->rx_len = dlen + pdu_pad(dlen);
+	if (dlen > max_rx_data(conn) && op != ISCSI_OP_LOGIN_REQ &&
+	    op != ISCSI_OP_TEXT_REQ) {
+		log_error("%s: data segment %u exceeds %u", conn->peer_ip, dlen,
+			  max_rx_data(conn));
+		return -1;
+	}
+	if (dlen > ISCSI_LOGIN_TEXT_MAX)
+		return -1;
+	if (conn->state == CONN_FULL_FEATURE) {
+		if (op == ISCSI_OP_SCSI_CMD)
+			return iscsi_scsi_cmd_begin(conn);
+		if (op == ISCSI_OP_DATA_OUT)
+			return iscsi_data_out_begin(conn);
+	}
+	if (!conn_rx_buf_fit(conn, conn->rx_len))
+		return -1;
+	conn->rx_dest = conn->rx_buf;
+	return 0;
+}
+
+static void rx_dispatch_login_phase(struct iscsi_conn *conn, uint8_t op)
+{
+	if (op == ISCSI_OP_LOGIN_REQ) {
+		iscsi_login_rx(conn);
+		return;
+	}
+	/* Anything but Login before login finishes is a protocol error and
+	 * ends the connection (RFC 7143 §6.1). */
+	log_error("%s: opcode 0x%02x during login", conn->peer_ip, op);
+	iscsi_conn_close(conn);
+}
+
+static void rx_dispatch(struct iscsi_conn *conn)
+{
+	uint8_t op = pdu_opcode(conn->rx_bhs);
+
+	if (conn->state == CONN_LOGIN) {
+		rx_dispatch_login_phase(conn, op);
+		return;
+	}
+	switch (op) {
+	case ISCSI_OP_SCSI_CMD:
+		conn->cmd_pdus++;
+		iscsi_scsi_cmd_rx(conn);
+		break;
+	case ISCSI_OP_DATA_OUT:
+		conn->dataout_pdus++;
+		iscsi_data_out_rx(conn);
+		break;
+	case ISCSI_OP_NOP_OUT:
+		iscsi_nop_out_rx(conn);
+		break;
+	case ISCSI_OP_TEXT_REQ:
+		iscsi_text_rx(conn);
+		break;
+	case ISCSI_OP_LOGOUT_REQ:
+		iscsi_logout_rx(conn);
+		break;
+	case ISCSI_OP_TMF_REQ:
+		iscsi_tmf_rx(conn);
+		break;
+	case ISCSI_OP_LOGIN_REQ:
+		/* Login in full-feature phase is a protocol error. */
+		iscsi_conn_send_reject(conn, conn->rx_bhs,
+				       ISCSI_REJECT_PROTOCOL_ERROR);
+		break;
+	default:
+		iscsi_conn_send_reject(conn, conn->rx_bhs,
+				       ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		break;
+	}
+}
+
+/* Reads into buf[got..want). Returns 1 when complete, 0 on EAGAIN, -1 on
+ * EOF or error. */
+static int rx_fill(struct iscsi_conn *conn, uint8_t *buf, uint32_t want)
+{
+	while (conn->rx_got < want) {
+		ssize_t n = recv(conn->io.fd, buf + conn->rx_got,
+				 want - conn->rx_got, 0);
+
+		if (n > 0) {
+			conn->rx_got += (uint32_t)n;
+			conn->rx_octets += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return -1;
+	}
+	return 1;
+}
+
+/* Discards a data segment nobody wants (e.g. data for a rejected task). */
+static int rx_discard(struct iscsi_conn *conn)
+{
+	uint8_t sink[4096];
+
+	while (conn->rx_got < conn->rx_len) {
+		uint32_t want = conn->rx_len - conn->rx_got;
+		ssize_t n = recv(conn->io.fd, sink,
+				 want < sizeof(sink) ? want : sizeof(sink), 0);
+
+		if (n > 0) {
+			conn->rx_got += (uint32_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return -1;
+	}
+	return 1;
+}
+
+static int rx_after_bhs(struct iscsi_conn *conn)
+{
+	uint32_t ahs = pdu_ahs_len(conn->rx_bhs);
+
+	if (ahs > sizeof(conn->rx_ahs)) {
+		log_error("%s: AHS of %u bytes", conn->peer_ip, ahs);
+		return -1;
+	}
+	conn->rx_got = 0;
+	if (ahs) {
+		conn->rx_state = RX_AHS;
+		return 0;
+	}
+	if (rx_begin_data(conn) < 0)
+		return -1;
+	conn->rx_state = RX_DATA;
+	return 0;
+}
+
+/* One step of the receive state machine. Returns 1 if a PDU was completed
+ * and dispatched, 2 if a part (header, AHS) was completed, 0 if more bytes
+ * are needed, -1 to close. */
+static int rx_step(struct iscsi_conn *conn)
+{
+	int r;
+
+	switch (conn->rx_state) {
+	case RX_BHS:
+		r = rx_fill(conn, conn->rx_bhs, ISCSI_BHS_LEN);
+		if (r <= 0)
+			return r;
+		return rx_after_bhs(conn) < 0 ? -1 : 2;
+	case RX_AHS:
+		r = rx_fill(conn, conn->rx_ahs, pdu_ahs_len(conn->rx_bhs));
+		if (r <= 0)
+			return r;
+		conn->rx_got = 0;
+		if (rx_begin_data(conn) < 0)
+			return -1;
+		conn->rx_state = RX_DATA;
+		return 2;
+	case RX_DATA:
+		r = conn->rx_dest ? rx_fill(conn, conn->rx_dest, conn->rx_len)
+				  : rx_discard(conn);
+		if (r <= 0)
+			return r;
+		conn->rx_state = RX_BHS;
+		conn->rx_got = 0;
+		rx_dispatch(conn);
+		return 1;
+	}
+	return -1;
+}
+
+static void conn_read(struct iscsi_conn *conn)
+{
+	int budget = RX_BUDGET;
+
+	while (budget > 0 && conn->state != CONN_CLOSING) {
+		struct ev_loop *loop = conn->loop;
+		int r = rx_step(conn);
+
+		if (r < 0) {
+			iscsi_conn_close(conn);
+			return;
+		}
+		if (r == 2)
+			continue; /* header done; go on to its data */
+		if (r == 0)
+			return;
+		budget--;
+		/* Login finished: the connection moves to another loop and
+		 * must not be read here any more. */
+		if (conn->migrate_to || conn->loop != loop)
+			return;
+	}
+}
+
+static void conn_event(struct ev_loop *loop, uint32_t events, void *arg)
+{
+	struct iscsi_conn *conn = arg;
+
+	(void)loop;
+	if (events & EPOLLOUT) {
+		if (flush_tx(conn) < 0) {
+			iscsi_conn_close(conn);
+			return;
+		}
+		update_poll(conn);
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		conn_read(conn);
+	if (conn->state != CONN_CLOSING && conn->logout_done &&
+	    list_empty(&conn->tx_queue)) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	if (conn->migrate_to && conn->state != CONN_CLOSING)
+		iscsi_login_migrate(conn);
+}

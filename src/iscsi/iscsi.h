@@ -1,0 +1,253 @@
+/* Internal structures of the iSCSI transport: portals, connections,
+ * sessions, tasks, and the transmit queue.
+ *
+ * Ownership (DESIGN.md): a connection belongs to the main loop until its
+ * login finishes, then to its target's loop (conn->loop says which). A
+ * session and everything hanging off it belongs to its target's loop and is
+ * guarded by the target lock; the main thread takes the lock to create or
+ * look up sessions at login and to read them for `show`. */
+#ifndef MTGT_ISCSI_ISCSI_H
+#define MTGT_ISCSI_ISCSI_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/list.h"
+#include "event/loop.h"
+#include "iscsi/params.h"
+#include "iscsi/pdu.h"
+#include "scsi/scsi.h"
+#include "target/target.h"
+
+#define ISCSI_NAME_MAX 224
+#define ISCSI_ADDR_MAX 64
+/* Login and text negotiation never need more than this much text. */
+#define ISCSI_LOGIN_TEXT_MAX 65536
+/* A login must finish within this time or the connection is dropped. */
+#define ISCSI_LOGIN_TIMEOUT_MS 15000
+#define ISCSI_ITT_HASH 256
+
+struct iscsi_conn;
+
+/* One PDU waiting to be sent. Either allocated with its data behind it
+ * (control PDUs) or embedded in a task (Data-In, R2T, SCSI Response). */
+struct iscsi_tx {
+	struct list_node node;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	const void *data;
+	uint32_t data_len;
+	uint32_t sent;        /* bytes of header+data+pad written so far */
+	bool takes_statsn;    /* advances StatSN when sent */
+	/* Called when the PDU leaves the queue: sent fully (ok) or dropped
+	 * because the connection closed. Frees or recycles the tx. */
+	void (*release)(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok);
+};
+
+/* A listening socket. Owned by the main thread. */
+struct iscsi_portal {
+	struct list_node node;
+	struct ev_io io;
+	char addr[ISCSI_ADDR_MAX]; /* as configured, brackets for IPv6 */
+	int port;                  /* actual port (also when 0 was asked) */
+	int family;
+};
+
+/* Transport part of a target. Params are configured by the main thread
+ * and read at login (main thread); sessions are guarded by the target
+ * lock. */
+struct iscsi_target {
+	struct target *target;
+	struct iscsi_params params;
+	unsigned nop_interval, nop_count;
+	struct list_node sessions; /* struct iscsi_session, creation order */
+};
+
+/* A session. Guarded by its target's lock; used by the target loop. */
+struct iscsi_session {
+	struct list_node node;
+	struct iscsi_target *itgt;
+	uint16_t tsih;
+	uint8_t isid[6];
+	char initiator_name[ISCSI_NAME_MAX];
+	char initiator_alias[ISCSI_NAME_MAX];
+	char first_ip[ISCSI_ADDR_MAX]; /* snapshot for `show` */
+	uint16_t first_cid;
+	struct it_nexus nexus;
+	struct list_node conns;
+	struct iscsi_params params;
+	uint32_t exp_cmdsn;
+	uint32_t queue_depth;   /* MaxCmdSN - ExpCmdSN + 1 */
+	struct list_node pending; /* tasks with CmdSN > ExpCmdSN, by CmdSN */
+};
+
+enum iscsi_task_state {
+	TASK_RECEIVING,   /* waiting for Data-Out */
+	TASK_PENDING,     /* waiting for its CmdSN turn */
+	TASK_EXECUTING,   /* in scsi/ or the backing store */
+	TASK_SENDING,     /* Data-In/Response queued */
+};
+
+/* One SCSI command of a connection. Owned by the connection's loop. */
+struct iscsi_task {
+	struct list_node conn_node;  /* conn->tasks */
+	struct list_node hash_node;  /* conn->itt_hash bucket */
+	struct list_node pending_node; /* session->pending */
+	struct iscsi_conn *conn;
+	enum iscsi_task_state state;
+	uint32_t itt;
+	uint32_t cmdsn;
+	bool immediate;
+	uint32_t edtl;         /* expected data transfer length */
+	uint8_t *data;         /* write data buffer (edtl bytes) */
+	uint32_t received;     /* write bytes received */
+	uint32_t unsol_left;   /* unsolicited Data-Out bytes still allowed */
+	bool admitted;         /* its CmdSN has come up */
+	uint16_t early_asc;    /* refused before execution (ASC/ASCQ) */
+	uint32_t r2t_offset;   /* next offset to ask for */
+	uint32_t r2t_sn;
+	uint32_t r2t_outstanding;
+	uint32_t ttt;          /* of the R2T sequence in progress */
+	uint32_t datasn;       /* next Data-In DataSN */
+	uint32_t sent;         /* Data-In bytes queued */
+	struct scsi_cmd cmd;
+	struct iscsi_tx tx;    /* Data-In / SCSI Response in flight */
+	uint8_t sense_buf[SCSI_SENSE_MAX + 2];
+};
+
+enum iscsi_conn_state {
+	CONN_LOGIN,
+	CONN_FULL_FEATURE,
+	CONN_CLOSING,
+};
+
+enum iscsi_rx_state {
+	RX_BHS,
+	RX_AHS,
+	RX_DATA,
+};
+
+struct iscsi_login; /* login.c private */
+
+/* A TCP connection. Owned by conn->loop's thread; while in a session it is
+ * guarded by the target lock as well. */
+struct iscsi_conn {
+	struct ev_io io;
+	struct ev_loop *loop;
+	struct list_node session_node;
+	struct iscsi_session *session;
+	enum iscsi_conn_state state;
+	bool discovery;
+	char peer_ip[ISCSI_ADDR_MAX];
+	struct sockaddr_storage peer;
+	struct sockaddr_storage local;
+	uint16_t cid;
+	struct iscsi_params params;
+
+	struct iscsi_login *login;
+	struct target *migrate_to; /* set when login finished, main loop */
+	struct ev_timer login_timer;
+
+	/* receive */
+	enum iscsi_rx_state rx_state;
+	uint8_t rx_bhs[ISCSI_BHS_LEN];
+	uint8_t rx_ahs[1024];
+	uint32_t rx_got;       /* bytes of the current part received */
+	uint8_t *rx_dest;      /* where the data segment goes */
+	uint32_t rx_len;       /* data segment length incl. padding */
+	uint8_t *rx_buf;       /* connection buffer for non-task data */
+	uint32_t rx_buf_cap;
+	struct iscsi_task *rx_task; /* task whose data is being received */
+	uint32_t rx_scratch_left;   /* data bytes to discard */
+
+	/* transmit */
+	struct list_node tx_queue;
+	uint32_t stat_sn;
+	uint32_t exp_stat_sn;
+
+	struct list_node tasks;
+	struct list_node itt_hash[ISCSI_ITT_HASH];
+	unsigned inflight;     /* tasks inside scsi/ or a store */
+	uint32_t next_ttt;
+	bool logout_done;      /* close once the queue drains */
+	struct ev_work free_work;
+
+	/* a text response being sent in several PDUs */
+	char *text_rsp;
+	uint32_t text_rsp_len, text_rsp_off;
+	uint32_t text_ttt;
+
+	/* statistics for `stat` */
+	uint64_t rx_octets, tx_octets;
+	uint32_t dataout_pdus, datain_pdus, cmd_pdus, rsp_pdus;
+};
+
+/* conn.c */
+struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
+				  const struct sockaddr_storage *peer,
+				  const struct sockaddr_storage *local);
+void iscsi_conn_close(struct iscsi_conn *conn);
+/* A task of a closed connection finished inside scsi/: drop its hold. */
+void iscsi_conn_put_inflight(struct iscsi_conn *conn);
+void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+/* Re-queue from a release callback (inside the flush loop): no flush. */
+void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+/* A control PDU with a private copy of its data. */
+struct iscsi_tx *iscsi_tx_alloc(uint32_t data_len);
+void iscsi_conn_send_reject(struct iscsi_conn *conn, const uint8_t *bad_bhs,
+			    uint8_t reason);
+void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs);
+int iscsi_conn_attach_loop(struct iscsi_conn *conn, struct ev_loop *loop);
+
+/* login.c */
+void iscsi_login_rx(struct iscsi_conn *conn);
+void iscsi_login_free(struct iscsi_conn *conn);
+/* Main loop: move a connection whose login finished to its target. */
+void iscsi_login_migrate(struct iscsi_conn *conn);
+
+/* task.c: SCSI Command, Data-Out, Data-In, R2T */
+void iscsi_scsi_cmd_rx(struct iscsi_conn *conn);
+int iscsi_data_out_begin(struct iscsi_conn *conn);
+void iscsi_data_out_rx(struct iscsi_conn *conn);
+int iscsi_scsi_cmd_begin(struct iscsi_conn *conn);
+void iscsi_task_free_all(struct iscsi_conn *conn);
+bool iscsi_task_known(struct iscsi_conn *conn, uint32_t itt);
+void iscsi_session_run_pending(struct iscsi_session *sess);
+
+/* misc.c: NOP, Text, Logout, TMF */
+void iscsi_nop_out_rx(struct iscsi_conn *conn);
+void iscsi_text_rx(struct iscsi_conn *conn);
+void iscsi_logout_rx(struct iscsi_conn *conn);
+void iscsi_tmf_rx(struct iscsi_conn *conn);
+/* SendTargets text for a discovery or normal session. */
+void iscsi_sendtargets(struct iscsi_conn *conn, const char *what,
+		       struct kv_text *out);
+
+/* session.c */
+struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
+					const char *initiator,
+					const char *alias,
+					const uint8_t isid[6], uint16_t tsih);
+void iscsi_session_free(struct iscsi_session *sess);
+struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
+					 const char *initiator,
+					 const uint8_t isid[6]);
+struct iscsi_session *iscsi_session_find_tsih(struct iscsi_target *itgt,
+					      uint16_t tsih);
+/* CmdSN window check and advance for a non-immediate command. */
+bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn);
+
+/* portal.c */
+int iscsi_portal_add(struct ev_loop *main_loop, const char *spec);
+int iscsi_portal_del(const char *spec);
+struct list_node *iscsi_portals(void);
+void iscsi_portals_close_all(void);
+
+/* iscsi_target.c: target hooks */
+struct iscsi_target *iscsi_target_new(struct target *t);
+void iscsi_target_free(struct iscsi_target *itgt);
+/* Ends every connection of the target; target loop thread. */
+void iscsi_target_close_all(struct iscsi_target *itgt);
+
+#endif

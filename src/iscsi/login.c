@@ -1,0 +1,470 @@
+/* Login phase (RFC 7143 §6): security and operational negotiation on the
+ * main loop, then the session is created or joined and the connection is
+ * handed to its target's loop. AuthMethod=None only (CHAP comes with the
+ * access-control work). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "iscsi/iscsi.h"
+#include "target/registry.h"
+
+/* Login state of one connection; main thread only. */
+struct iscsi_login {
+	bool started;
+	uint8_t csg;           /* current stage */
+	bool auth_chosen;
+	bool declared_mrdsl;   /* our MaxRecvDataSegmentLength was sent */
+	bool sent_tpgt;
+	bool discovery;
+	uint8_t isid[6];
+	uint16_t tsih;         /* as sent by the initiator */
+	uint16_t new_tsih;     /* allocated for a new session */
+	uint32_t itt;
+	uint32_t cmdsn;
+	char initiator[ISCSI_NAME_MAX];
+	char alias[ISCSI_NAME_MAX];
+	char target_name[ISCSI_NAME_MAX];
+	struct target *target;
+	struct iscsi_params neg; /* values being negotiated */
+	struct iscsi_params offer; /* the target's configured values */
+	char *text;            /* text of C=1 PDUs not yet complete */
+	uint32_t text_len;
+};
+
+void iscsi_login_free(struct iscsi_conn *conn)
+{
+	if (!conn->login)
+		return;
+	free(conn->login->text);
+	free(conn->login);
+	conn->login = NULL;
+}
+
+static struct iscsi_login *login_state(struct iscsi_conn *conn)
+{
+	if (!conn->login) {
+		conn->login = calloc(1, sizeof(*conn->login));
+		if (conn->login) {
+			iscsi_params_rfc_defaults(&conn->login->neg);
+			/* Discovery sessions negotiate against defaults. */
+			iscsi_params_target_defaults(&conn->login->offer);
+		}
+	}
+	return conn->login;
+}
+
+static void fill_login_rsp(struct iscsi_conn *conn, struct iscsi_tx *tx,
+			   uint8_t flags, uint16_t status)
+{
+	struct iscsi_login *login = conn->login;
+	uint8_t *bhs = tx->bhs;
+
+	bhs[0] = ISCSI_OP_LOGIN_RSP;
+	bhs[1] = flags;
+	bhs[2] = 0; /* version max */
+	bhs[3] = 0; /* version active */
+	memcpy(bhs + 8, login->isid, 6);
+	put_be16(bhs + 14, status ? 0 : login->new_tsih);
+	put_be32(bhs + PDU_ITT, login->itt);
+	put_be32(bhs + PDU_EXPCMDSN, login->cmdsn);
+	put_be32(bhs + PDU_MAXCMDSN, login->cmdsn);
+	bhs[36] = (uint8_t)(status >> 8);
+	bhs[37] = (uint8_t)status;
+	tx->takes_statsn = true;
+}
+
+/* Sends a failed Login Response and ends the connection after it. */
+static void login_fail(struct iscsi_conn *conn, uint16_t status)
+{
+	struct iscsi_tx *tx = iscsi_tx_alloc(0);
+
+	log_info("login from %s (%s) refused: status 0x%04x", conn->peer_ip,
+		 conn->login->initiator, status);
+	if (!tx) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	fill_login_rsp(conn, tx, 0, status);
+	conn->logout_done = true;
+	iscsi_conn_queue(conn, tx);
+}
+
+static bool is_security_key(const char *key)
+{
+	return !strncmp(key, "CHAP_", 5) || !strcmp(key, "AuthMethod");
+}
+
+/* Chooses None from the initiator's AuthMethod list. */
+static const char *choose_auth(const char *offer)
+{
+	const char *p = offer;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 4 && !strncmp(p, "None", 4))
+			return "None";
+		p += n + (p[n] == ',');
+	}
+	return NULL;
+}
+
+static void copy_name(char *dst, const char *src)
+{
+	snprintf(dst, ISCSI_NAME_MAX, "%s", src);
+}
+
+/* Handles the declarative login keys. Returns true if key was one. */
+static bool login_name_key(struct iscsi_login *login, const char *key,
+			   const char *value)
+{
+	if (!strcmp(key, "InitiatorName"))
+		copy_name(login->initiator, value);
+	else if (!strcmp(key, "InitiatorAlias"))
+		copy_name(login->alias, value);
+	else if (!strcmp(key, "TargetName"))
+		copy_name(login->target_name, value);
+	else if (!strcmp(key, "SessionType"))
+		login->discovery = !strcmp(value, "Discovery");
+	else
+		return false;
+	return true;
+}
+
+static const struct iscsi_params *target_params(struct iscsi_login *login)
+{
+	return &login->offer;
+}
+
+/* Negotiates the keys of one complete login text. Returns a login status
+ * (0 = fine). */
+static uint16_t negotiate_keys(struct iscsi_conn *conn, char *text,
+			       uint32_t len, struct kv_text *out)
+{
+	struct iscsi_login *login = conn->login;
+	char *cursor = text, *key, *value;
+	char answer[64];
+
+	while (kv_next(&cursor, text + len, &key, &value)) {
+		if (!value)
+			return ISCSI_LOGIN_INITIATOR_ERROR;
+		if (login_name_key(login, key, value))
+			continue;
+		if (!strcmp(key, "AuthMethod")) {
+			const char *choice = choose_auth(value);
+
+			kv_text_add(out, key, choice ? choice : "Reject");
+			if (!choice)
+				return ISCSI_LOGIN_AUTH_FAILED;
+			login->auth_chosen = true;
+			continue;
+		}
+		if (is_security_key(key)) {
+			kv_text_add(out, key, "NotUnderstood");
+			continue;
+		}
+		if (iscsi_param_negotiate(target_params(login), &login->neg,
+					  key, value, answer, sizeof(answer)) ==
+		    ISCSI_NEGO_ANSWERED) {
+			if (answer[0]) /* declarative keys need no answer */
+				kv_text_add(out, key, answer);
+			continue;
+		}
+		kv_text_add(out, key, "NotUnderstood");
+	}
+	return out->overflow ? ISCSI_LOGIN_OUT_OF_RESOURCES : ISCSI_LOGIN_OK;
+}
+
+/* First PDU: who is logging in to what, and may they. */
+static uint16_t check_initiator(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = conn->login;
+	struct target *t;
+
+	if (!login->initiator[0])
+		return ISCSI_LOGIN_MISSING_PARAMETER;
+	if (login->discovery)
+		return ISCSI_LOGIN_OK;
+	if (!login->target_name[0])
+		return ISCSI_LOGIN_MISSING_PARAMETER;
+	t = target_find_by_name(login->target_name);
+	if (!t)
+		return ISCSI_LOGIN_NOT_FOUND;
+	if (!target_acl_permits(t, (const struct sockaddr *)&conn->peer,
+				login->initiator))
+		return ISCSI_LOGIN_FORBIDDEN;
+	if (t->state != TARGET_READY)
+		return ISCSI_LOGIN_SERVICE_UNAVAILABLE;
+	if (login->tsih) /* joining an existing session: MC/S not yet */
+		return ISCSI_LOGIN_SESSION_NOT_FOUND;
+	login->target = t;
+	/* The target's configured values bound the negotiation; the main
+	 * thread alone changes them, so no lock is needed to copy. */
+	login->offer = t->iscsi->params;
+	return ISCSI_LOGIN_OK;
+}
+
+/* The names decide which target's values bound the negotiation, so they
+ * are read before any other key of the first text. */
+static uint16_t scan_names(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = conn->login;
+	char *copy = malloc(login->text_len + 1);
+	char *cursor = copy, *key, *value;
+
+	if (!copy)
+		return ISCSI_LOGIN_OUT_OF_RESOURCES;
+	memcpy(copy, login->text, login->text_len + 1);
+	while (kv_next(&cursor, copy + login->text_len, &key, &value))
+		if (value)
+			login_name_key(login, key, value);
+	free(copy);
+	return check_initiator(conn);
+}
+
+static uint16_t parse_first_pdu(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = conn->login;
+	const uint8_t *bhs = conn->rx_bhs;
+
+	memcpy(login->isid, bhs + 8, 6);
+	login->tsih = get_be16(bhs + 14);
+	conn->cid = get_be16(bhs + 20);
+	login->cmdsn = get_be32(bhs + PDU_CMDSN);
+	conn->stat_sn = get_be32(bhs + PDU_EXPSTATSN);
+	login->csg = ISCSI_LOGIN_CSG(bhs[1]);
+	login->started = true;
+	return 0;
+}
+
+/* Appends the C=1 text fragments; returns false if too much. */
+static bool gather_text(struct iscsi_login *login, const uint8_t *data,
+			uint32_t len)
+{
+	char *p;
+
+	if (login->text_len + len > ISCSI_LOGIN_TEXT_MAX)
+		return false;
+	p = realloc(login->text, login->text_len + len + 1);
+	if (!p)
+		return false;
+	memcpy(p + login->text_len, data, len);
+	login->text = p;
+	login->text_len += len;
+	login->text[login->text_len] = '\0';
+	return true;
+}
+
+static void declare_target_keys(struct iscsi_conn *conn, struct kv_text *out,
+				uint8_t csg)
+{
+	struct iscsi_login *login = conn->login;
+	char buf[32];
+
+	if (!login->discovery && !login->sent_tpgt) {
+		kv_text_add(out, "TargetPortalGroupTag", "1");
+		login->sent_tpgt = true;
+	}
+	if (csg == ISCSI_STAGE_OPERATIONAL && !login->declared_mrdsl) {
+		snprintf(buf, sizeof(buf), "%u",
+			 target_params(login)->val[ISCSI_PARAM_MAX_RECV_DLENGTH]);
+		kv_text_add(out, "MaxRecvDataSegmentLength", buf);
+		login->declared_mrdsl = true;
+	}
+}
+
+static uint16_t check_stages(uint8_t flags, uint8_t csg)
+{
+	uint8_t nsg = ISCSI_LOGIN_NSG(flags);
+
+	if (csg == 2 || csg == ISCSI_STAGE_FULL_FEATURE)
+		return ISCSI_LOGIN_INITIATOR_ERROR;
+	if ((flags & ISCSI_LOGIN_TRANSIT) &&
+	    (nsg == 2 || nsg <= csg))
+		return ISCSI_LOGIN_INITIATOR_ERROR;
+	if ((flags & ISCSI_LOGIN_TRANSIT) && (flags & ISCSI_LOGIN_CONTINUE))
+		return ISCSI_LOGIN_INITIATOR_ERROR;
+	return 0;
+}
+
+static void start_discovery(struct iscsi_conn *conn);
+
+/* Final step: the connection will enter full-feature phase. */
+static void finish_login(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = conn->login;
+
+	conn->params = login->neg;
+	conn->params.val[ISCSI_PARAM_MAX_RECV_DLENGTH] =
+		target_params(login)->val[ISCSI_PARAM_MAX_RECV_DLENGTH];
+	conn->discovery = login->discovery;
+	ev_timer_stop(conn->loop, &conn->login_timer);
+	if (login->discovery)
+		start_discovery(conn);
+	else
+		conn->migrate_to = login->target;
+}
+
+static void send_login_rsp(struct iscsi_conn *conn, struct kv_text *text,
+			   uint8_t flags)
+{
+	struct iscsi_tx *tx = iscsi_tx_alloc(text->len);
+
+	if (!tx) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	memcpy((void *)tx->data, text->buf, text->len);
+	fill_login_rsp(conn, tx, flags, 0);
+	iscsi_conn_queue(conn, tx);
+}
+
+static uint8_t next_stage(struct iscsi_login *login, uint8_t req_flags,
+			  uint8_t *rsp_flags)
+{
+	uint8_t csg = login->csg;
+	uint8_t nsg = ISCSI_LOGIN_NSG(req_flags);
+
+	*rsp_flags = (uint8_t)(csg << 2);
+	if (!(req_flags & ISCSI_LOGIN_TRANSIT))
+		return csg;
+	/* Leaving security stage needs an agreed AuthMethod. */
+	if (csg == ISCSI_STAGE_SECURITY && !login->auth_chosen)
+		return csg;
+	*rsp_flags |= ISCSI_LOGIN_TRANSIT | nsg;
+	return nsg;
+}
+
+static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
+{
+	struct iscsi_login *login = conn->login;
+	struct kv_text out;
+	uint16_t status;
+	uint8_t rsp_flags, next;
+	bool first = !login->initiator[0] && !login->target;
+
+	kv_text_init(&out, 8192);
+	status = first ? scan_names(conn) : 0;
+	if (!status)
+		status = negotiate_keys(conn, login->text, login->text_len,
+					&out);
+	free(login->text);
+	login->text = NULL;
+	login->text_len = 0;
+	if (!status && !login->new_tsih && login->csg != ISCSI_STAGE_SECURITY)
+		login->new_tsih = registry_alloc_tsih();
+	if (status) {
+		kv_text_free(&out);
+		login_fail(conn, status);
+		return;
+	}
+	next = next_stage(login, req_flags, &rsp_flags);
+	declare_target_keys(conn, &out, login->csg);
+	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih)
+		login->new_tsih = registry_alloc_tsih();
+	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih) {
+		kv_text_free(&out);
+		login_fail(conn, ISCSI_LOGIN_OUT_OF_RESOURCES);
+		return;
+	}
+	send_login_rsp(conn, &out, rsp_flags);
+	kv_text_free(&out);
+	login->csg = next;
+	if (next == ISCSI_STAGE_FULL_FEATURE && conn->state != CONN_CLOSING)
+		finish_login(conn);
+}
+
+void iscsi_login_rx(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = login_state(conn);
+	const uint8_t *bhs = conn->rx_bhs;
+	uint8_t flags = bhs[1];
+	uint16_t status;
+
+	if (!login) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	if (!login->started)
+		parse_first_pdu(conn);
+	login->itt = pdu_itt(bhs);
+	/* Version-max below our only version 0, or version-min above it. */
+	if (bhs[3] > 0) {
+		login_fail(conn, ISCSI_LOGIN_UNSUPPORTED_VERSION);
+		return;
+	}
+	status = check_stages(flags, ISCSI_LOGIN_CSG(flags));
+	if (!status && ISCSI_LOGIN_CSG(flags) != login->csg)
+		status = ISCSI_LOGIN_INITIATOR_ERROR;
+	if (!status && !gather_text(login, conn->rx_buf,
+				    pdu_data_len(bhs)))
+		status = ISCSI_LOGIN_OUT_OF_RESOURCES;
+	if (status) {
+		login_fail(conn, status);
+		return;
+	}
+	if (flags & ISCSI_LOGIN_CONTINUE) {
+		/* More text follows: acknowledge with an empty response. */
+		struct kv_text empty = { 0 };
+
+		send_login_rsp(conn, &empty, (uint8_t)(login->csg << 2));
+		return;
+	}
+	handle_login_text(conn, flags);
+}
+
+/* Runs on the main loop after the handler that finished the login has
+ * returned: the connection leaves the main epoll and joins its target's
+ * loop together with its new session, under the target lock, so the target
+ * thread never sees half of it (DESIGN.md rule 4). */
+void iscsi_login_migrate(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = conn->login;
+	struct target *t = conn->migrate_to;
+	struct iscsi_session *sess;
+
+	conn->migrate_to = NULL;
+	ev_io_stop(&conn->io);
+	target_lock(t);
+	sess = iscsi_session_new(t->iscsi, login->initiator, login->alias,
+				 login->isid, login->new_tsih);
+	if (!sess) {
+		target_unlock(t);
+		iscsi_conn_close(conn);
+		return;
+	}
+	sess->params = conn->params;
+	sess->exp_cmdsn = login->cmdsn;
+	snprintf(sess->first_ip, sizeof(sess->first_ip), "%s", conn->peer_ip);
+	sess->first_cid = conn->cid;
+	iscsi_login_free(conn);
+	conn->session = sess;
+	list_add_tail(&conn->session_node, &sess->conns);
+	conn->state = CONN_FULL_FEATURE;
+	if (iscsi_conn_attach_loop(conn, t->loop) < 0)
+		iscsi_conn_close(conn);
+	target_unlock(t);
+}
+
+/* A discovery session stays on the main loop, with a session of its own
+ * that belongs to no target. */
+static void start_discovery(struct iscsi_conn *conn)
+{
+	struct iscsi_login *login = conn->login;
+	struct iscsi_session *sess;
+
+	sess = iscsi_session_new(NULL, login->initiator, login->alias,
+				 login->isid, login->new_tsih);
+	if (!sess) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	sess->params = conn->params;
+	sess->exp_cmdsn = login->cmdsn;
+	iscsi_login_free(conn);
+	conn->session = sess;
+	list_add_tail(&conn->session_node, &sess->conns);
+	conn->state = CONN_FULL_FEATURE;
+}

@@ -1,0 +1,84 @@
+/* Sessions: creation at the end of login, lookup, and the CmdSN window. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "target/registry.h"
+
+struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
+					const char *initiator,
+					const char *alias,
+					const uint8_t isid[6], uint16_t tsih)
+{
+	struct iscsi_session *sess = calloc(1, sizeof(*sess));
+
+	if (!sess)
+		return NULL;
+	sess->itgt = itgt;
+	sess->tsih = tsih;
+	memcpy(sess->isid, isid, 6);
+	snprintf(sess->initiator_name, sizeof(sess->initiator_name), "%s",
+		 initiator);
+	snprintf(sess->initiator_alias, sizeof(sess->initiator_alias), "%s",
+		 alias);
+	list_init(&sess->conns);
+	list_init(&sess->pending);
+	list_init(&sess->node);
+	sess->queue_depth = itgt ? itgt->params.val[ISCSI_PARAM_MAX_QUEUE_CMD]
+				 : 1;
+	/* tgt clamps the window to 128 at login; keep its behaviour. */
+	if (sess->queue_depth > 128)
+		sess->queue_depth = 128;
+	if (itgt) {
+		it_nexus_init(&sess->nexus, itgt->target, tsih);
+		list_add_tail(&sess->node, &itgt->sessions);
+	}
+	return sess;
+}
+
+/* Called by the session's owner (target loop, or main loop for discovery)
+ * with the target lock held, once its last connection is gone. */
+void iscsi_session_free(struct iscsi_session *sess)
+{
+	if (sess->itgt) {
+		list_del(&sess->node);
+		it_nexus_fini(&sess->nexus);
+	}
+	if (sess->tsih)
+		registry_free_tsih(sess->tsih);
+	free(sess);
+}
+
+struct iscsi_session *iscsi_session_find_tsih(struct iscsi_target *itgt,
+					      uint16_t tsih)
+{
+	struct iscsi_session *sess;
+
+	list_for_each_entry(sess, &itgt->sessions, node)
+		if (sess->tsih == tsih)
+			return sess;
+	return NULL;
+}
+
+struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
+					 const char *initiator,
+					 const uint8_t isid[6])
+{
+	struct iscsi_session *sess;
+
+	list_for_each_entry(sess, &itgt->sessions, node)
+		if (!memcmp(sess->isid, isid, 6) &&
+		    !strcmp(sess->initiator_name, initiator))
+			return sess;
+	return NULL;
+}
+
+/* RFC 7143 §4.2.2.1: a non-immediate command is acceptable when ExpCmdSN
+ * <= CmdSN <= MaxCmdSN in serial arithmetic. */
+bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn)
+{
+	uint32_t max = sess->exp_cmdsn + sess->queue_depth - 1;
+
+	return !sn_lt(cmdsn, sess->exp_cmdsn) && !sn_gt(cmdsn, max);
+}

@@ -1,0 +1,548 @@
+/* SCSI commands over iSCSI: SCSI Command PDU, immediate and unsolicited
+ * data, R2T and Data-Out, CmdSN ordering, Data-In with phase collapse, and
+ * SCSI Response. Runs on the loop that owns the connection. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "iscsi/iscsi.h"
+
+static void task_try_execute(struct iscsi_task *task);
+
+static unsigned itt_bucket(uint32_t itt)
+{
+	return (itt ^ (itt >> 8)) % ISCSI_ITT_HASH;
+}
+
+static struct iscsi_task *task_find(struct iscsi_conn *conn, uint32_t itt)
+{
+	struct iscsi_task *task;
+
+	list_for_each_entry(task, &conn->itt_hash[itt_bucket(itt)], hash_node)
+		if (task->itt == itt)
+			return task;
+	return NULL;
+}
+
+bool iscsi_task_known(struct iscsi_conn *conn, uint32_t itt)
+{
+	return task_find(conn, itt) != NULL;
+}
+
+static void task_free(struct iscsi_task *task)
+{
+	list_del(&task->conn_node);
+	list_del(&task->hash_node);
+	list_del(&task->pending_node);
+	scsi_cmd_release(&task->cmd);
+	free(task->data);
+	free(task);
+}
+
+/* Called when the connection closes: tasks inside scsi/ or a store are
+ * left for their completion to free; the others go now. */
+void iscsi_task_free_all(struct iscsi_conn *conn)
+{
+	struct iscsi_task *task, *tmp;
+
+	list_for_each_entry_safe(task, tmp, &conn->tasks, conn_node) {
+		if (task->state == TASK_EXECUTING) {
+			list_del(&task->hash_node);
+			list_del(&task->pending_node);
+			continue;
+		}
+		task_free(task);
+	}
+}
+
+static uint32_t conn_param(struct iscsi_conn *conn, enum iscsi_param p)
+{
+	return conn->params.val[p];
+}
+
+/* Tasks admitted and not finished: they bound the command window. */
+static unsigned session_active(struct iscsi_session *sess)
+{
+	struct iscsi_conn *conn;
+	unsigned n = 0;
+
+	list_for_each_entry(conn, &sess->conns, session_node) {
+		struct iscsi_task *task;
+
+		list_for_each_entry(task, &conn->tasks, conn_node)
+			n++;
+	}
+	return n;
+}
+
+/* ---- responses ---- */
+
+static void fill_residual(struct iscsi_task *task, uint8_t *bhs,
+			  uint32_t produced)
+{
+	if (produced > task->edtl) {
+		bhs[1] |= ISCSI_RSP_FLAG_OVERFLOW;
+		put_be32(bhs + PDU_RESIDUAL, produced - task->edtl);
+	} else if (produced < task->edtl) {
+		bhs[1] |= ISCSI_RSP_FLAG_UNDERFLOW;
+		put_be32(bhs + PDU_RESIDUAL, task->edtl - produced);
+	}
+}
+
+/* How many bytes the command would have moved, for the residual. */
+static uint32_t task_produced(struct iscsi_task *task)
+{
+	if (task->cmd.dir == SCSI_DIR_WRITE || task->data)
+		return task->cmd.out_len > task->edtl ? task->cmd.out_len
+						       : task->edtl;
+	return task->cmd.in_len;
+}
+
+static void task_tx_done(struct iscsi_conn *conn, struct iscsi_tx *tx,
+			 bool ok)
+{
+	struct iscsi_task *task = container_of(tx, struct iscsi_task, tx);
+
+	(void)conn;
+	(void)ok;
+	task_free(task);
+}
+
+static void send_scsi_rsp(struct iscsi_task *task)
+{
+	struct iscsi_conn *conn = task->conn;
+	struct iscsi_tx *tx = &task->tx;
+	uint8_t *bhs = tx->bhs;
+	struct scsi_cmd *cmd = &task->cmd;
+
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[0] = ISCSI_OP_SCSI_RSP;
+	bhs[1] = ISCSI_FLAG_FINAL;
+	bhs[2] = ISCSI_RSP_COMPLETED;
+	bhs[3] = cmd->status;
+	put_be32(bhs + PDU_ITT, task->itt);
+	put_be32(bhs + PDU_DATASN, task->datasn);
+	fill_residual(task, bhs, task_produced(task));
+	tx->data = NULL;
+	tx->data_len = 0;
+	if (cmd->sense_len) {
+		/* Sense data is preceded by its 2-byte length (§11.4.7). */
+		memcpy(task->sense_buf + 2, cmd->sense, cmd->sense_len);
+		put_be16(task->sense_buf, cmd->sense_len);
+		tx->data = task->sense_buf;
+		tx->data_len = cmd->sense_len + 2u;
+	}
+	tx->takes_statsn = true;
+	tx->release = task_tx_done;
+	conn->rsp_pdus++;
+	iscsi_conn_queue(conn, tx);
+}
+
+static void datain_sent(struct iscsi_conn *conn, struct iscsi_tx *tx,
+			bool ok);
+
+/* Fills the task's tx with the next Data-In PDU. */
+static void build_datain(struct iscsi_task *task, uint32_t total,
+			 bool collapse)
+{
+	struct iscsi_conn *conn = task->conn;
+	struct iscsi_tx *tx = &task->tx;
+	uint8_t *bhs = tx->bhs;
+	uint32_t seg = conn_param(conn, ISCSI_PARAM_MAX_XMIT_DLENGTH);
+	uint32_t burst = conn_param(conn, ISCSI_PARAM_MAX_BURST);
+	uint32_t left = total - task->sent;
+	uint32_t burst_left = burst - task->sent % burst;
+	bool last;
+
+	if (seg > left)
+		seg = left;
+	if (seg > burst_left)
+		seg = burst_left;
+	last = task->sent + seg == total;
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[0] = ISCSI_OP_DATA_IN;
+	if (last || seg == burst_left)
+		bhs[1] = ISCSI_FLAG_FINAL;
+	scsi_lun_to_wire(task->cmd.lun, bhs + PDU_LUN);
+	put_be32(bhs + PDU_ITT, task->itt);
+	put_be32(bhs + PDU_TTT, ISCSI_RESERVED_TAG);
+	put_be32(bhs + PDU_DATASN, task->datasn++);
+	put_be32(bhs + PDU_BUFOFF, task->sent);
+	tx->data = task->cmd.in_buf + task->sent;
+	tx->data_len = seg;
+	tx->takes_statsn = false;
+	if (last && collapse) {
+		bhs[1] |= ISCSI_FLAG_FINAL | ISCSI_DATAIN_STATUS;
+		bhs[3] = task->cmd.status;
+		fill_residual(task, bhs, task_produced(task));
+		tx->takes_statsn = true;
+	}
+	tx->release = datain_sent;
+	task->sent += seg;
+	conn->datain_pdus++;
+}
+
+static uint32_t datain_total(struct iscsi_task *task)
+{
+	uint32_t n = task->cmd.in_len;
+
+	if (task->cmd.dir != SCSI_DIR_READ)
+		return 0;
+	return n < task->edtl ? n : task->edtl;
+}
+
+static bool can_collapse(struct iscsi_task *task)
+{
+	return task->cmd.sense_len == 0;
+}
+
+static void datain_sent(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok)
+{
+	struct iscsi_task *task = container_of(tx, struct iscsi_task, tx);
+	uint32_t total = datain_total(task);
+
+	if (!ok || conn->state == CONN_CLOSING) {
+		task_free(task);
+		return;
+	}
+	if (task->sent < total) {
+		build_datain(task, total, can_collapse(task));
+		iscsi_conn_requeue(conn, tx);
+	} else if (!can_collapse(task)) {
+		send_scsi_rsp(task);
+	} else {
+		task_free(task);
+	}
+}
+
+static void task_respond(struct iscsi_task *task)
+{
+	uint32_t total = datain_total(task);
+
+	task->state = TASK_SENDING;
+	if (total == 0) {
+		send_scsi_rsp(task);
+		return;
+	}
+	build_datain(task, total, can_collapse(task));
+	iscsi_conn_queue(task->conn, &task->tx);
+}
+
+static void task_scsi_done(struct scsi_cmd *cmd)
+{
+	struct iscsi_task *task = container_of(cmd, struct iscsi_task, cmd);
+	struct iscsi_conn *conn = task->conn;
+
+	if (conn->state == CONN_CLOSING) {
+		task_free(task);
+		iscsi_conn_put_inflight(conn);
+		return;
+	}
+	conn->inflight--;
+	task_respond(task);
+	if (conn->session)
+		iscsi_session_run_pending(conn->session);
+}
+
+static void task_execute(struct iscsi_task *task)
+{
+	struct iscsi_conn *conn = task->conn;
+	struct scsi_cmd *cmd = &task->cmd;
+
+	if (task->early_asc) {
+		/* Refused before execution: answered without scsi/. */
+		cmd->lu = NULL;
+		scsi_set_sense(cmd, SK_ILLEGAL_REQUEST, task->early_asc);
+		task_respond(task);
+		return;
+	}
+	task->state = TASK_EXECUTING;
+	cmd->nexus = &conn->session->nexus;
+	cmd->loop = conn->loop;
+	cmd->out_buf = task->data;
+	cmd->out_len = task->received;
+	cmd->done = task_scsi_done;
+	conn->inflight++;
+	scsi_cmd_execute(cmd);
+}
+
+/* ---- R2T ---- */
+
+static void send_r2ts(struct iscsi_task *task)
+{
+	struct iscsi_conn *conn = task->conn;
+	uint32_t max_out = conn_param(conn, ISCSI_PARAM_MAX_OUTSTANDING_R2T);
+	uint32_t burst = conn_param(conn, ISCSI_PARAM_MAX_BURST);
+
+	while (task->r2t_outstanding < max_out && task->r2t_offset < task->edtl) {
+		struct iscsi_tx *tx = iscsi_tx_alloc(0);
+		uint32_t len = task->edtl - task->r2t_offset;
+
+		if (!tx) {
+			iscsi_conn_close(conn);
+			return;
+		}
+		if (len > burst)
+			len = burst;
+		tx->bhs[0] = ISCSI_OP_R2T;
+		tx->bhs[1] = ISCSI_FLAG_FINAL;
+		scsi_lun_to_wire(task->cmd.lun, tx->bhs + PDU_LUN);
+		put_be32(tx->bhs + PDU_ITT, task->itt);
+		put_be32(tx->bhs + PDU_TTT, task->ttt);
+		put_be32(tx->bhs + PDU_DATASN, task->r2t_sn++);
+		put_be32(tx->bhs + PDU_BUFOFF, task->r2t_offset);
+		put_be32(tx->bhs + PDU_R2T_LEN, len);
+		task->r2t_offset += len;
+		task->r2t_outstanding++;
+		iscsi_conn_queue(conn, tx);
+		if (conn->state == CONN_CLOSING)
+			return;
+	}
+}
+
+/* ---- CmdSN ordering ---- */
+
+static void task_admit(struct iscsi_task *task)
+{
+	task->admitted = true;
+	task_try_execute(task);
+}
+
+/* Admits queued commands whose CmdSN has come up. */
+void iscsi_session_run_pending(struct iscsi_session *sess)
+{
+	while (!list_empty(&sess->pending)) {
+		struct iscsi_task *task = list_first_entry(
+			&sess->pending, struct iscsi_task, pending_node);
+
+		if (task->cmdsn != sess->exp_cmdsn)
+			break;
+		list_del(&task->pending_node);
+		sess->exp_cmdsn++;
+		task_admit(task);
+	}
+}
+
+static void pending_insert(struct iscsi_session *sess,
+			   struct iscsi_task *task)
+{
+	struct iscsi_task *pos;
+
+	list_for_each_entry(pos, &sess->pending, pending_node)
+		if (sn_gt(pos->cmdsn, task->cmdsn))
+			break;
+	list_add_tail(&task->pending_node, &pos->pending_node);
+}
+
+static void task_try_execute(struct iscsi_task *task)
+{
+	if (!task->admitted || task->state != TASK_RECEIVING)
+		return;
+	if (task->data && task->received < task->edtl)
+		return;
+	task_execute(task);
+}
+
+/* ---- SCSI Command PDU ---- */
+
+static void task_fail_early(struct iscsi_task *task, uint16_t asc)
+{
+	/* The command is answered with CHECK CONDITION once admitted; its
+	 * data, if any, is discarded. */
+	task->early_asc = asc;
+}
+
+static bool cmd_pdu_valid(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	uint32_t dlen = pdu_data_len(bhs);
+	uint32_t edtl = get_be32(bhs + PDU_EDTL);
+	bool write = bhs[1] & ISCSI_CMD_WRITE;
+
+	if (!dlen)
+		return true;
+	if (!write || dlen > edtl)
+		return false;
+	if (!conn_param(conn, ISCSI_PARAM_IMMEDIATE_DATA))
+		return false;
+	return dlen <= conn_param(conn, ISCSI_PARAM_FIRST_BURST);
+}
+
+int iscsi_scsi_cmd_begin(struct iscsi_conn *conn)
+{
+	const uint8_t *bhs = conn->rx_bhs;
+	struct iscsi_task *task;
+	uint32_t dlen = pdu_data_len(bhs);
+
+	if (!cmd_pdu_valid(conn, bhs)) {
+		log_error("%s: bad immediate data (%u bytes)", conn->peer_ip,
+			  dlen);
+		return -1;
+	}
+	task = calloc(1, sizeof(*task));
+	if (!task)
+		return -1;
+	list_init(&task->conn_node);
+	list_init(&task->hash_node);
+	list_init(&task->pending_node);
+	task->conn = conn;
+	task->itt = pdu_itt(bhs);
+	task->cmdsn = get_be32(bhs + PDU_CMDSN);
+	task->immediate = pdu_immediate(bhs);
+	task->edtl = get_be32(bhs + PDU_EDTL);
+	task->state = TASK_RECEIVING;
+	memcpy(task->cmd.cdb, bhs + PDU_CDB, 16);
+	task->cmd.cdb_len = 16;
+	task->cmd.lun = scsi_lun_from_wire(bhs + PDU_LUN);
+	task->cmd.attr = (enum scsi_task_attr)(bhs[1] & ISCSI_CMD_ATTR_MASK);
+	if (bhs[1] & ISCSI_CMD_WRITE)
+		task->cmd.dir = SCSI_DIR_WRITE;
+	else if (bhs[1] & ISCSI_CMD_READ)
+		task->cmd.dir = SCSI_DIR_READ;
+	if (pdu_ahs_len(bhs))
+		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
+	else if (task->edtl > SCSI_MAX_XFER_BYTES)
+		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
+	else if (task->cmd.dir == SCSI_DIR_WRITE && task->edtl) {
+		/* 4 spare bytes take the padding of the last segment. */
+		task->data = malloc(task->edtl + 4);
+		if (!task->data) {
+			free(task);
+			return -1;
+		}
+	}
+	conn->rx_task = task;
+	conn->rx_dest = task->data;
+	return 0;
+}
+
+/* Sets up the write-data budget of a command that has just arrived. */
+static void start_write_data(struct iscsi_conn *conn, struct iscsi_task *task,
+			     bool final)
+{
+	uint32_t unsol = task->received;
+
+	if (!final && !conn_param(conn, ISCSI_PARAM_INITIAL_R2T)) {
+		unsol = conn_param(conn, ISCSI_PARAM_FIRST_BURST);
+		if (unsol > task->edtl)
+			unsol = task->edtl;
+		task->unsol_left = unsol - task->received;
+	}
+	task->r2t_offset = unsol;
+	task->ttt = conn->next_ttt++;
+	if (task->ttt == ISCSI_RESERVED_TAG)
+		task->ttt = conn->next_ttt++;
+	if (task->unsol_left == 0)
+		send_r2ts(task);
+}
+
+static void queue_or_admit(struct iscsi_session *sess, struct iscsi_task *task)
+{
+	if (task->immediate) {
+		task_admit(task);
+		return;
+	}
+	if (task->cmdsn == sess->exp_cmdsn) {
+		sess->exp_cmdsn++;
+		task_admit(task);
+		iscsi_session_run_pending(sess);
+		return;
+	}
+	pending_insert(sess, task);
+}
+
+void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
+{
+	struct iscsi_task *task = conn->rx_task;
+	struct iscsi_session *sess = conn->session;
+	bool final = pdu_final(conn->rx_bhs);
+
+	conn->rx_task = NULL;
+	task->received = pdu_data_len(conn->rx_bhs);
+	/* Outside the window, or a window we already closed: the RFC has the
+	 * target drop such a command silently. */
+	if (!task->immediate && (!iscsi_cmdsn_in_window(sess, task->cmdsn) ||
+				 session_active(sess) >= sess->queue_depth)) {
+		log_debug("%s: CmdSN %u outside window %u+%u", conn->peer_ip,
+			  task->cmdsn, sess->exp_cmdsn, sess->queue_depth);
+		free(task->data);
+		free(task);
+		return;
+	}
+	if (task_find(conn, task->itt)) {
+		iscsi_conn_send_reject(conn, conn->rx_bhs,
+				       ISCSI_REJECT_TASK_IN_PROGRESS);
+		free(task->data);
+		free(task);
+		return;
+	}
+	list_add_tail(&task->conn_node, &conn->tasks);
+	list_add_tail(&task->hash_node, &conn->itt_hash[itt_bucket(task->itt)]);
+	if (task->early_asc) {
+		free(task->data);
+		task->data = NULL;
+	} else if (task->data && task->received < task->edtl) {
+		start_write_data(conn, task, final);
+	}
+	queue_or_admit(sess, task);
+}
+
+/* ---- Data-Out ---- */
+
+static bool data_out_fits(struct iscsi_conn *conn, struct iscsi_task *task,
+			  uint32_t ttt, uint32_t off, uint32_t len)
+{
+	if (!task->data || task->state != TASK_RECEIVING)
+		return false;
+	if (off > task->edtl || len > task->edtl - off)
+		return false;
+	if (ttt == ISCSI_RESERVED_TAG)
+		return len <= task->unsol_left &&
+		       !conn_param(conn, ISCSI_PARAM_INITIAL_R2T);
+	return ttt == task->ttt && task->r2t_outstanding > 0 &&
+	       off + len <= task->r2t_offset;
+}
+
+int iscsi_data_out_begin(struct iscsi_conn *conn)
+{
+	const uint8_t *bhs = conn->rx_bhs;
+	uint32_t itt = pdu_itt(bhs);
+	uint32_t ttt = get_be32(bhs + PDU_TTT);
+	uint32_t off = get_be32(bhs + PDU_BUFOFF);
+	uint32_t len = pdu_data_len(bhs);
+	struct iscsi_task *task = task_find(conn, itt);
+
+	conn->rx_dest = NULL; /* discard unless it belongs somewhere */
+	if (!task || !data_out_fits(conn, task, ttt, off, len)) {
+		log_error("%s: Data-Out itt 0x%x ttt 0x%x off %u len %u does "
+			  "not match a transfer", conn->peer_ip, itt, ttt,
+			  off, len);
+		return -1;
+	}
+	conn->rx_task = task;
+	conn->rx_dest = task->data + off;
+	return 0;
+}
+
+void iscsi_data_out_rx(struct iscsi_conn *conn)
+{
+	struct iscsi_task *task = conn->rx_task;
+	uint32_t len = pdu_data_len(conn->rx_bhs);
+	bool final = pdu_final(conn->rx_bhs);
+	bool solicited = get_be32(conn->rx_bhs + PDU_TTT) != ISCSI_RESERVED_TAG;
+
+	conn->rx_task = NULL;
+	task->received += len;
+	if (solicited) {
+		if (final)
+			task->r2t_outstanding--;
+	} else {
+		task->unsol_left -= len;
+		if (final)
+			task->unsol_left = 0;
+	}
+	if (final && task->unsol_left == 0)
+		send_r2ts(task);
+	if (conn->state == CONN_CLOSING)
+		return;
+	task_try_execute(task);
+}

@@ -1,0 +1,229 @@
+#include "mgmt/show.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "backing/bs.h"
+#include "common/log.h"
+#include "iscsi/iscsi.h"
+#include "target/registry.h"
+
+static const char *yes_no(bool v)
+{
+	return v ? "Yes" : "No";
+}
+
+static const char *device_type_name(uint8_t type)
+{
+	switch (type) {
+	case 0x00: return "disk";
+	case 0x01: return "tape";
+	case 0x02: return "printer";
+	case 0x03: return "processor";
+	case 0x04: return "worm";
+	case 0x05: return "cd/dvd";
+	case 0x06: return "scanner";
+	case 0x07: return "optical";
+	case 0x08: return "changer";
+	case 0x09: return "communication";
+	case 0x0c: return "controller";
+	case 0x0d: return "enclosure";
+	case 0x0e: return "rbc";
+	case 0x11: return "osd";
+	case 0xff: return "passthrough";
+	default: return "No LUN";
+	}
+}
+
+/* tgt's size in "MB": about bytes / 10^6, computed its way so the digits
+ * match for every size (spec §4.3). */
+static unsigned long long size_mb(uint64_t bytes)
+{
+	uint64_t sectors = bytes / 512;
+
+	return (unsigned long long)((sectors - (sectors / 625 - 974)) / 1950);
+}
+
+static void bsoflags_text(int oflags, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", oflags & BS_OFLAG_SYNC ? "sync" : "",
+		 (oflags & BS_OFLAG_SYNC) && (oflags & BS_OFLAG_DIRECT) ? ":"
+									: "",
+		 oflags & BS_OFLAG_DIRECT ? "direct" : "");
+}
+
+static void show_lu(const struct scsi_lu *lu, struct strbuf *out)
+{
+	char flags[32];
+
+	bsoflags_text(lu->bs.oflags, flags, sizeof(flags));
+	strbuf_printf(out,
+		      "        LUN: %llu\n"
+		      "            Type: %s\n"
+		      "            SCSI ID: %s\n"
+		      "            SCSI SN: %s\n"
+		      "            Size: %llu MB, Block size: %u\n"
+		      "            Online: %s\n"
+		      "            Removable media: %s\n"
+		      "            Prevent removal: %s\n"
+		      "            Readonly: %s\n"
+		      "            SWP: %s\n"
+		      "            Thin-provisioning: %s\n"
+		      "            Backing store type: %s\n"
+		      "            Backing store path: %s\n"
+		      "            Backing store flags: %s\n",
+		      (unsigned long long)lu->lun, device_type_name(lu->type),
+		      lu->scsi_id, lu->scsi_sn, size_mb(lu->size),
+		      1u << lu->blk_shift, yes_no(lu->online),
+		      yes_no(lu->removable), yes_no(lu->prevent_removal),
+		      yes_no(lu->readonly), yes_no(lu->swp),
+		      yes_no(lu->thin_provisioning),
+		      lu->bs.ops ? lu->bs.ops->name : "null",
+		      lu->path ? lu->path : "None", flags);
+}
+
+static void show_nexuses(struct target *t, struct strbuf *out)
+{
+	struct iscsi_session *sess;
+
+	list_for_each_entry(sess, &t->iscsi->sessions, node) {
+		strbuf_printf(out,
+			      "        I_T nexus: %u\n"
+			      "            Initiator: %s alias: %s\n"
+			      "            Connection: %u\n"
+			      "                IP Address: %s\n",
+			      sess->tsih, sess->initiator_name,
+			      sess->initiator_alias[0] ? sess->initiator_alias
+						       : "none",
+			      sess->first_cid, sess->first_ip);
+	}
+}
+
+static void show_one_target(struct target *t, struct strbuf *out)
+{
+	struct scsi_lu *lu;
+	struct acl_entry *a;
+
+	strbuf_printf(out,
+		      "Target %d: %s\n"
+		      "    System information:\n"
+		      "        Driver: iscsi\n"
+		      "        State: %s\n",
+		      t->tid, t->name,
+		      t->state == TARGET_READY ? "ready" : "offline");
+	if (t->iscsi->nop_interval)
+		strbuf_printf(out,
+			      "        Nop interval: %u\n"
+			      "        Nop count: %u\n",
+			      t->iscsi->nop_interval, t->iscsi->nop_count);
+	strbuf_printf(out, "    I_T nexus information:\n");
+	show_nexuses(t, out);
+	strbuf_printf(out, "    LUN information:\n");
+	list_for_each_entry(lu, &t->lus, node)
+		show_lu(lu, out);
+	strbuf_printf(out, "    Account information:\n");
+	strbuf_printf(out, "    ACL information:\n");
+	list_for_each_entry(a, &t->acl_addrs, node)
+		strbuf_printf(out, "        %s\n", a->value);
+	list_for_each_entry(a, &t->acl_names, node)
+		strbuf_printf(out, "        %s\n", a->value);
+}
+
+void show_targets(struct strbuf *out)
+{
+	struct target *t;
+
+	list_for_each_entry(t, target_list(), node) {
+		target_lock(t);
+		show_one_target(t, out);
+		target_unlock(t);
+	}
+}
+
+void show_target_params(struct target *t, struct strbuf *out)
+{
+	char value[32];
+
+	strbuf_printf(out, "nop_interval=%u\nnop_count=%u\n",
+		      t->iscsi->nop_interval, t->iscsi->nop_count);
+	for (int i = 0; i < ISCSI_PARAM_COUNT; i++) {
+		iscsi_param_format((enum iscsi_param)i, t->iscsi->params.val[i],
+				   value, sizeof(value));
+		strbuf_printf(out, "%s=%s\n",
+			      iscsi_param_name((enum iscsi_param)i), value);
+	}
+}
+
+void show_system(struct strbuf *out)
+{
+	const struct bs_ops *const *ops;
+
+	strbuf_printf(out,
+		      "System:\n"
+		      "    State: %s\n"
+		      "    debug: %s\n"
+		      "LLDs:\n"
+		      "    iscsi: ready\n"
+		      "    iser: error\n"
+		      "Backing stores:\n",
+		      registry_system_state() == SYSTEM_READY ? "ready"
+							       : "offline",
+		      log_debug_enabled() ? "on" : "off");
+	for (ops = bs_all(); *ops; ops++)
+		strbuf_printf(out, "    %s%s\n", (*ops)->name,
+			      (*ops)->supports_oflags ? " (bsoflags sync:direct)"
+						      : "");
+	strbuf_printf(out,
+		      "Device types:\n"
+		      "    disk\n"
+		      "    controller\n"
+		      "iSNS:\n"
+		      "    iSNS=Off\n"
+		      "    iSNSServerIP=\n"
+		      "    iSNSServerPort=3205\n"
+		      "    iSNSAccessControl=Off\n");
+}
+
+void show_lld(struct strbuf *out)
+{
+	struct target *t;
+
+	strbuf_printf(out, "LLDs:\n    iscsi: ready\n");
+	list_for_each_entry(t, target_list(), node)
+		strbuf_printf(out, "        Target %d: %s\n", t->tid, t->name);
+	strbuf_printf(out, "    iser: error\n");
+}
+
+void show_portals(struct strbuf *out)
+{
+	struct iscsi_portal *p;
+
+	list_for_each_entry(p, iscsi_portals(), node) {
+		if (p->family == AF_INET6)
+			strbuf_printf(out, "Portal: [%s]:%d,1\n", p->addr,
+				      p->port);
+		else
+			strbuf_printf(out, "Portal: %s:%d,1\n", p->addr,
+				      p->port);
+	}
+}
+
+/* `conn show`: sessions newest first, their connections newest first. */
+void show_connections(struct target *t, struct strbuf *out)
+{
+	struct iscsi_session *sess;
+	struct iscsi_conn *conn;
+
+	target_lock(t);
+	list_for_each_entry_reverse(sess, &t->iscsi->sessions, node) {
+		strbuf_printf(out, "Session: %u\n", sess->tsih);
+		list_for_each_entry_reverse(conn, &sess->conns, session_node)
+			strbuf_printf(out,
+				      "    Connection: %u\n"
+				      "        Initiator: %s\n"
+				      "        IP Address: %s\n",
+				      conn->cid, sess->initiator_name,
+				      conn->peer_ip);
+	}
+	target_unlock(t);
+}

@@ -1,0 +1,26 @@
+/* Daemon-wide state beside the target list, all owned by the main thread:
+ * the session id (TSIH) allocator, the system state and the portals. */
+#ifndef MTGT_TARGET_REGISTRY_H
+#define MTGT_TARGET_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/list.h"
+
+enum system_state {
+	SYSTEM_READY,
+	SYSTEM_OFFLINE,
+};
+
+/* Next free TSIH (1..65535, skipping those in use); 0 if none is free. */
+uint16_t registry_alloc_tsih(void);
+void registry_free_tsih(uint16_t tsih);
+
+enum system_state registry_system_state(void);
+void registry_set_system_state(enum system_state s);
+
+/* Listening portals (struct iscsi_portal), newest first. */
+struct list_node *registry_portals(void);
+
+#endif

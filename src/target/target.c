@@ -1,0 +1,367 @@
+/* Target lifecycle: creation with its own event-loop thread (`tgt/<tid>`)
+ * and LUN 0, deletion, and LUN management. Main thread only. */
+#include "target/target.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backing/bs.h"
+#include "common/log.h"
+#include "iscsi/iscsi.h"
+#include "target/registry.h"
+
+struct target *target_find(int tid)
+{
+	struct target *t;
+
+	list_for_each_entry(t, target_list(), node)
+		if (t->tid == tid)
+			return t;
+	return NULL;
+}
+
+struct target *target_find_by_name(const char *name)
+{
+	struct target *t;
+
+	list_for_each_entry(t, target_list(), node)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+void target_lock(struct target *t)
+{
+	ev_lock_foreign(&t->lock);
+}
+
+void target_unlock(struct target *t)
+{
+	ev_unlock_foreign(&t->lock);
+}
+
+/* tgt accepts only these characters in a target name. */
+static bool name_valid(const char *name)
+{
+	if (!*name || strlen(name) > TARGET_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == ':' || *p == '.' ||
+		      *p == '-'))
+			return false;
+	return true;
+}
+
+static void *target_thread(void *arg)
+{
+	struct target *t = arg;
+
+	ev_run(t->loop);
+	pthread_mutex_unlock(&t->lock.mutex);
+	return NULL;
+}
+
+static struct scsi_lu *make_controller(struct target *t)
+{
+	struct scsi_lu *lu = scsi_lu_new(t, t->tid, 0, SCSI_TYPE_CONTROLLER);
+
+	if (!lu)
+		return NULL;
+	if (bs_open(&lu->bs, &bs_null_ops, NULL, 0, "ctl") < 0) {
+		scsi_lu_free(lu);
+		return NULL;
+	}
+	lu->size = 0;
+	return lu;
+}
+
+static void insert_sorted(struct target *t)
+{
+	struct target *pos;
+
+	list_for_each_entry(pos, target_list(), node)
+		if (pos->tid > t->tid)
+			break;
+	list_add_tail(&t->node, &pos->node);
+}
+
+static void target_free(struct target *t)
+{
+	struct scsi_lu *lu, *tmp;
+	struct acl_entry *a, *atmp;
+
+	list_for_each_entry_safe(lu, tmp, &t->lus, node) {
+		list_del(&lu->node);
+		bs_close(&lu->bs);
+		scsi_lu_free(lu);
+	}
+	list_for_each_entry_safe(a, atmp, &t->acl_addrs, node)
+		free(a);
+	list_for_each_entry_safe(a, atmp, &t->acl_names, node)
+		free(a);
+	if (t->iscsi)
+		iscsi_target_free(t->iscsi);
+	ev_loop_destroy(t->loop);
+	ev_lock_destroy(&t->lock);
+	free(t);
+}
+
+static struct target *target_alloc(int tid, const char *name)
+{
+	struct target *t = calloc(1, sizeof(*t));
+	char thread_name[16];
+	struct scsi_lu *lu0;
+
+	if (!t)
+		return NULL;
+	t->tid = tid;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	ev_lock_init(&t->lock);
+	list_init(&t->node);
+	list_init(&t->lus);
+	list_init(&t->nexuses);
+	list_init(&t->acl_addrs);
+	list_init(&t->acl_names);
+	snprintf(thread_name, sizeof(thread_name), "tgt/%d", tid);
+	t->loop = ev_loop_create(thread_name, &t->lock);
+	t->iscsi = iscsi_target_new(t);
+	lu0 = t->loop && t->iscsi ? make_controller(t) : NULL;
+	if (!lu0) {
+		target_free(t);
+		return NULL;
+	}
+	list_add_tail(&lu0->node, &t->lus);
+	return t;
+}
+
+enum tgtadm_err target_create(int tid, const char *name,
+			      struct ev_loop *main_loop)
+{
+	struct target *t;
+	char thread_name[16];
+
+	(void)main_loop;
+	if (tid <= 0 || !name || !name_valid(name))
+		return TGTADM_INVALID_REQUEST;
+	if (target_find(tid) || target_find_by_name(name))
+		return TGTADM_TARGET_EXIST;
+	t = target_alloc(tid, name);
+	if (!t)
+		return TGTADM_NOMEM;
+	if (pthread_create(&t->thread, NULL, target_thread, t)) {
+		target_free(t);
+		return TGTADM_NOMEM;
+	}
+	snprintf(thread_name, sizeof(thread_name), "tgt/%d", tid);
+	pthread_setname_np(t->thread, thread_name);
+	insert_sorted(t);
+	return TGTADM_SUCCESS;
+}
+
+static unsigned lus_inflight(struct target *t)
+{
+	struct scsi_lu *lu;
+	unsigned n = 0;
+
+	list_for_each_entry(lu, &t->lus, node)
+		n += lu->inflight;
+	return n;
+}
+
+/* Target thread: wait for in-flight backing-store I/O, then stop. */
+static void shutdown_poll(struct ev_loop *loop, void *arg)
+{
+	struct target *t = arg;
+
+	if (lus_inflight(t)) {
+		ev_timer_start(loop, &t->shutdown_timer, 5);
+		return;
+	}
+	ev_stop(loop);
+}
+
+/* Target thread: end every connection, then wait for I/O to drain. */
+static void shutdown_on_loop(struct ev_loop *loop, void *arg)
+{
+	struct target *t = arg;
+
+	iscsi_target_close_all(t->iscsi);
+	ev_timer_init(&t->shutdown_timer, shutdown_poll, t);
+	shutdown_poll(loop, t);
+}
+
+static void stop_thread(struct target *t)
+{
+	ev_post(t->loop, &t->shutdown_work, shutdown_on_loop, t);
+	pthread_join(t->thread, NULL);
+}
+
+enum tgtadm_err target_destroy(int tid, bool force)
+{
+	struct target *t = target_find(tid);
+	bool busy;
+
+	if (!t)
+		return TGTADM_NO_TARGET;
+	target_lock(t);
+	busy = !list_empty(&t->iscsi->sessions);
+	target_unlock(t);
+	if (busy && !force)
+		return TGTADM_TARGET_ACTIVE;
+	stop_thread(t);
+	list_del(&t->node);
+	target_free(t);
+	return TGTADM_SUCCESS;
+}
+
+void target_destroy_all(void)
+{
+	while (!list_empty(target_list())) {
+		struct target *t =
+			list_first_entry(target_list(), struct target, node);
+
+		target_destroy(t->tid, true);
+	}
+}
+
+/* ---- LUNs ---- */
+
+struct scsi_lu *target_find_lu(struct target *t, uint64_t lun)
+{
+	struct scsi_lu *lu;
+
+	list_for_each_entry(lu, &t->lus, node)
+		if (lu->lun == lun)
+			return lu;
+	return NULL;
+}
+
+static int parse_bsoflags(const char *s, int *flags)
+{
+	*flags = 0;
+	if (!s)
+		return 0;
+	while (*s) {
+		size_t n;
+
+		while (*s == ' ')
+			s++;
+		n = strcspn(s, ":");
+		if (n && !strncmp(s, "sync", n) && n <= 4)
+			*flags |= BS_OFLAG_SYNC;
+		else if (n && !strncmp(s, "direct", n) && n <= 6)
+			*flags |= BS_OFLAG_DIRECT;
+		else
+			return -1;
+		s += n + (s[n] == ':');
+	}
+	return 0;
+}
+
+static unsigned log2_exact(unsigned v)
+{
+	unsigned s = 0;
+
+	while ((1u << s) < v)
+		s++;
+	return s;
+}
+
+static void insert_lu(struct target *t, struct scsi_lu *lu)
+{
+	struct scsi_lu *pos;
+
+	list_for_each_entry(pos, &t->lus, node)
+		if (pos->lun > lu->lun)
+			break;
+	list_add_tail(&lu->node, &pos->node);
+}
+
+static struct scsi_lu *open_lu(struct target *t, uint64_t lun,
+			       const char *path, const struct bs_ops *ops,
+			       int oflags, unsigned blocksize)
+{
+	struct scsi_lu *lu = scsi_lu_new(t, t->tid, lun, SCSI_TYPE_DISK);
+	char tag[16];
+	int ret;
+
+	if (!lu)
+		return NULL;
+	snprintf(tag, sizeof(tag), "%d:%llu", t->tid, (unsigned long long)lun);
+	ret = bs_open(&lu->bs, ops, path, oflags, tag);
+	if (ret < 0) {
+		log_error("cannot open %s: %s", path ? path : "(none)",
+			  strerror(-ret));
+		scsi_lu_free(lu);
+		return NULL;
+	}
+	if (path)
+		lu->path = strdup(path);
+	if (blocksize)
+		lu->blk_shift = log2_exact(blocksize);
+	/* A partial last block is not addressable. */
+	lu->size = lu->bs.size & ~((1ull << lu->blk_shift) - 1);
+	return lu;
+}
+
+enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
+			      const char *path, const char *bstype,
+			      const char *bsoflags, unsigned blocksize)
+{
+	const struct bs_ops *ops = bs_lookup(bstype ? bstype : "rdwr");
+	struct scsi_lu *lu;
+	int oflags;
+
+	if (!ops || parse_bsoflags(bsoflags, &oflags) < 0)
+		return TGTADM_INVALID_REQUEST;
+	if (oflags && !ops->supports_oflags)
+		return TGTADM_INVALID_REQUEST;
+	if (ops->needs_path && (!path || !*path))
+		return TGTADM_INVALID_REQUEST;
+	/* tgt ignores a block size that is not a power of two. */
+	if (blocksize && (blocksize & (blocksize - 1)))
+		blocksize = 0;
+	if (blocksize && (blocksize < 512 || blocksize > 65536))
+		return TGTADM_INVALID_REQUEST;
+	if (target_find_lu(t, lun))
+		return TGTADM_LUN_EXIST;
+	/* Opening may block (network stores): never under the lock. */
+	lu = open_lu(t, lun, path, ops, oflags, blocksize);
+	if (!lu)
+		return TGTADM_INVALID_REQUEST;
+	target_lock(t);
+	insert_lu(t, lu);
+	scsi_ua_queue_all(t, NULL, lun, ASC_REPORTED_LUNS_DATA_CHANGED);
+	target_unlock(t);
+	return TGTADM_SUCCESS;
+}
+
+enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force)
+{
+	struct scsi_lu *lu;
+
+	target_lock(t);
+	lu = target_find_lu(t, lun);
+	if (!lu) {
+		target_unlock(t);
+		return TGTADM_NO_LUN;
+	}
+	if ((lun == 0 && !force) || (lu->inflight && !force)) {
+		target_unlock(t);
+		return lun == 0 ? TGTADM_INVALID_REQUEST : TGTADM_LUN_ACTIVE;
+	}
+	if (lu->inflight) { /* forced: let the I/O drain first */
+		target_unlock(t);
+		return TGTADM_LUN_ACTIVE;
+	}
+	list_del(&lu->node);
+	scsi_ua_drop_lun(t, lun);
+	scsi_ua_queue_all(t, NULL, lun, ASC_REPORTED_LUNS_DATA_CHANGED);
+	target_unlock(t);
+	bs_close(&lu->bs);
+	scsi_lu_free(lu);
+	return TGTADM_SUCCESS;
+}
