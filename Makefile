@@ -23,6 +23,7 @@ TOOL_BINS = $(BUILD)/tests/iscsi-verify
 PROGS = $(BUILD)/tgtd $(BUILD)/tgtadm $(BUILD)/tgt-admin
 
 .PHONY: all deps test unit integration asan-test run clean
+.SECONDARY:
 all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c

@@ -5,6 +5,6 @@ fail=0
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	echo "== $t"
-	"$t" || fail=1
+	timeout 300 "$t" || fail=1
 done
 exit $fail

@@ -461,6 +461,14 @@ static int rx_after_bhs(struct iscsi_conn *conn)
 {
 	uint32_t ahs = pdu_ahs_len(conn->rx_bhs);
 
+	/* Before login completes only Login PDUs, without AHS, are valid:
+	 * anything else ends the connection at once (RFC 7143 §6.1). */
+	if (conn->state == CONN_LOGIN &&
+	    (pdu_opcode(conn->rx_bhs) != ISCSI_OP_LOGIN_REQ || ahs)) {
+		log_error("%s: opcode 0x%02x during login", conn->peer_ip,
+			  pdu_opcode(conn->rx_bhs));
+		return -1;
+	}
 	if (ahs > sizeof(conn->rx_ahs)) {
 		log_error("%s: AHS of %u bytes", conn->peer_ip, ahs);
 		return -1;

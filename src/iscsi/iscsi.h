@@ -82,6 +82,18 @@ struct iscsi_session {
 	struct list_node pending; /* tasks with CmdSN > ExpCmdSN, by CmdSN */
 };
 
+/* R2Ts a task keeps open at once (MaxOutstandingR2T is honoured up to
+ * this; sending fewer is always allowed). */
+#define ISCSI_MAX_R2T_SEQ 8
+
+/* One solicited Data-Out sequence (the answer to one R2T). */
+struct iscsi_r2t_seq {
+	bool active;
+	uint32_t ttt;
+	uint32_t offset, len, got;
+	uint32_t datasn; /* next expected DataSN */
+};
+
 enum iscsi_task_state {
 	TASK_RECEIVING,   /* waiting for Data-Out */
 	TASK_PENDING,     /* waiting for its CmdSN turn */
@@ -108,7 +120,8 @@ struct iscsi_task {
 	uint32_t r2t_offset;   /* next offset to ask for */
 	uint32_t r2t_sn;
 	uint32_t r2t_outstanding;
-	uint32_t ttt;          /* of the R2T sequence in progress */
+	uint32_t unsol_datasn; /* next DataSN of unsolicited Data-Out */
+	struct iscsi_r2t_seq seqs[ISCSI_MAX_R2T_SEQ];
 	uint32_t datasn;       /* next Data-In DataSN */
 	uint32_t sent;         /* Data-In bytes queued */
 	struct scsi_cmd cmd;

@@ -92,9 +92,8 @@ static void fill_residual(struct iscsi_task *task, uint8_t *bhs,
 /* How many bytes the command would have moved, for the residual. */
 static uint32_t task_produced(struct iscsi_task *task)
 {
-	if (task->cmd.dir == SCSI_DIR_WRITE || task->data)
-		return task->cmd.out_len > task->edtl ? task->cmd.out_len
-						       : task->edtl;
+	if (task->cmd.dir == SCSI_DIR_WRITE)
+		return task->cmd.out_cdb_len;
 	return task->cmd.in_len;
 }
 
@@ -268,13 +267,30 @@ static void task_execute(struct iscsi_task *task)
 
 /* ---- R2T ---- */
 
+static struct iscsi_r2t_seq *free_seq(struct iscsi_task *task)
+{
+	for (int i = 0; i < ISCSI_MAX_R2T_SEQ; i++)
+		if (!task->seqs[i].active)
+			return &task->seqs[i];
+	return NULL;
+}
+
+static uint32_t new_ttt(struct iscsi_conn *conn)
+{
+	uint32_t ttt = conn->next_ttt++;
+
+	return ttt == ISCSI_RESERVED_TAG ? conn->next_ttt++ : ttt;
+}
+
 static void send_r2ts(struct iscsi_task *task)
 {
 	struct iscsi_conn *conn = task->conn;
 	uint32_t max_out = conn_param(conn, ISCSI_PARAM_MAX_OUTSTANDING_R2T);
 	uint32_t burst = conn_param(conn, ISCSI_PARAM_MAX_BURST);
+	struct iscsi_r2t_seq *seq;
 
-	while (task->r2t_outstanding < max_out && task->r2t_offset < task->edtl) {
+	while (task->r2t_outstanding < max_out &&
+	       task->r2t_offset < task->edtl && (seq = free_seq(task))) {
 		struct iscsi_tx *tx = iscsi_tx_alloc(0);
 		uint32_t len = task->edtl - task->r2t_offset;
 
@@ -284,13 +300,17 @@ static void send_r2ts(struct iscsi_task *task)
 		}
 		if (len > burst)
 			len = burst;
+		*seq = (struct iscsi_r2t_seq){ .active = true,
+					       .ttt = new_ttt(conn),
+					       .offset = task->r2t_offset,
+					       .len = len };
 		tx->bhs[0] = ISCSI_OP_R2T;
 		tx->bhs[1] = ISCSI_FLAG_FINAL;
 		scsi_lun_to_wire(task->cmd.lun, tx->bhs + PDU_LUN);
 		put_be32(tx->bhs + PDU_ITT, task->itt);
-		put_be32(tx->bhs + PDU_TTT, task->ttt);
+		put_be32(tx->bhs + PDU_TTT, seq->ttt);
 		put_be32(tx->bhs + PDU_DATASN, task->r2t_sn++);
-		put_be32(tx->bhs + PDU_BUFOFF, task->r2t_offset);
+		put_be32(tx->bhs + PDU_BUFOFF, seq->offset);
 		put_be32(tx->bhs + PDU_R2T_LEN, len);
 		task->r2t_offset += len;
 		task->r2t_outstanding++;
@@ -428,9 +448,6 @@ static void start_write_data(struct iscsi_conn *conn, struct iscsi_task *task,
 		task->unsol_left = unsol - task->received;
 	}
 	task->r2t_offset = unsol;
-	task->ttt = conn->next_ttt++;
-	if (task->ttt == ISCSI_RESERVED_TAG)
-		task->ttt = conn->next_ttt++;
 	if (task->unsol_left == 0)
 		send_r2ts(task);
 }
@@ -488,39 +505,68 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
 
 /* ---- Data-Out ---- */
 
-static bool data_out_fits(struct iscsi_conn *conn, struct iscsi_task *task,
-			  uint32_t ttt, uint32_t off, uint32_t len)
+static struct iscsi_r2t_seq *find_seq(struct iscsi_task *task, uint32_t ttt)
 {
+	for (int i = 0; i < ISCSI_MAX_R2T_SEQ; i++)
+		if (task->seqs[i].active && task->seqs[i].ttt == ttt)
+			return &task->seqs[i];
+	return NULL;
+}
+
+/* Whether a Data-Out PDU is the next one of a transfer in progress:
+ * right sequence, DataSN and offset (DataPDUInOrder), within its burst.
+ * At ErrorRecoveryLevel 0 anything else ends the connection. */
+static bool data_out_fits(struct iscsi_conn *conn, struct iscsi_task *task,
+			  const uint8_t *bhs)
+{
+	uint32_t ttt = get_be32(bhs + PDU_TTT);
+	uint32_t off = get_be32(bhs + PDU_BUFOFF);
+	uint32_t datasn = get_be32(bhs + PDU_DATASN);
+	uint32_t len = pdu_data_len(bhs);
+	struct iscsi_r2t_seq *seq;
+
 	if (!task->data || task->state != TASK_RECEIVING)
 		return false;
 	if (off > task->edtl || len > task->edtl - off)
 		return false;
 	if (ttt == ISCSI_RESERVED_TAG)
-		return len <= task->unsol_left &&
-		       !conn_param(conn, ISCSI_PARAM_INITIAL_R2T);
-	return ttt == task->ttt && task->r2t_outstanding > 0 &&
-	       off + len <= task->r2t_offset;
+		return !conn_param(conn, ISCSI_PARAM_INITIAL_R2T) &&
+		       len <= task->unsol_left &&
+		       datasn == task->unsol_datasn && off == task->received;
+	seq = find_seq(task, ttt);
+	return seq && datasn == seq->datasn && off == seq->offset + seq->got &&
+	       len <= seq->len - seq->got;
 }
 
 int iscsi_data_out_begin(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
 	uint32_t itt = pdu_itt(bhs);
-	uint32_t ttt = get_be32(bhs + PDU_TTT);
-	uint32_t off = get_be32(bhs + PDU_BUFOFF);
-	uint32_t len = pdu_data_len(bhs);
 	struct iscsi_task *task = task_find(conn, itt);
 
-	conn->rx_dest = NULL; /* discard unless it belongs somewhere */
-	if (!task || !data_out_fits(conn, task, ttt, off, len)) {
-		log_error("%s: Data-Out itt 0x%x ttt 0x%x off %u len %u does "
-			  "not match a transfer", conn->peer_ip, itt, ttt,
-			  off, len);
+	conn->rx_dest = NULL;
+	if (!task || !data_out_fits(conn, task, bhs)) {
+		log_error("%s: Data-Out itt 0x%x ttt 0x%x sn %u off %u len %u "
+			  "does not match a transfer", conn->peer_ip, itt,
+			  get_be32(bhs + PDU_TTT), get_be32(bhs + PDU_DATASN),
+			  get_be32(bhs + PDU_BUFOFF), pdu_data_len(bhs));
 		return -1;
 	}
 	conn->rx_task = task;
-	conn->rx_dest = task->data + off;
+	conn->rx_dest = task->data + get_be32(bhs + PDU_BUFOFF);
 	return 0;
+}
+
+static void solicited_data(struct iscsi_task *task, struct iscsi_r2t_seq *seq,
+			   uint32_t len, bool final)
+{
+	seq->got += len;
+	seq->datasn++;
+	if (final || seq->got == seq->len) {
+		seq->active = false;
+		task->r2t_outstanding--;
+		send_r2ts(task);
+	}
 }
 
 void iscsi_data_out_rx(struct iscsi_conn *conn)
@@ -528,20 +574,20 @@ void iscsi_data_out_rx(struct iscsi_conn *conn)
 	struct iscsi_task *task = conn->rx_task;
 	uint32_t len = pdu_data_len(conn->rx_bhs);
 	bool final = pdu_final(conn->rx_bhs);
-	bool solicited = get_be32(conn->rx_bhs + PDU_TTT) != ISCSI_RESERVED_TAG;
+	uint32_t ttt = get_be32(conn->rx_bhs + PDU_TTT);
 
 	conn->rx_task = NULL;
 	task->received += len;
-	if (solicited) {
-		if (final)
-			task->r2t_outstanding--;
+	if (ttt != ISCSI_RESERVED_TAG) {
+		solicited_data(task, find_seq(task, ttt), len, final);
 	} else {
 		task->unsol_left -= len;
+		task->unsol_datasn++;
 		if (final)
 			task->unsol_left = 0;
+		if (final)
+			send_r2ts(task);
 	}
-	if (final && task->unsol_left == 0)
-		send_r2ts(task);
 	if (conn->state == CONN_CLOSING)
 		return;
 	task_try_execute(task);

@@ -1,0 +1,178 @@
+/* Unit tests: iSCSI key=value parsing and parameter negotiation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "iscsi/params.h"
+
+static const char *negotiate(struct iscsi_params *conn, const char *key,
+			     const char *value)
+{
+	static char answer[64];
+	struct iscsi_params target;
+
+	iscsi_params_target_defaults(&target);
+	if (iscsi_param_negotiate(&target, conn, key, value, answer,
+				  sizeof(answer)) != ISCSI_NEGO_ANSWERED)
+		return NULL;
+	return answer;
+}
+
+static void test_numeric_minimum(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	assert_string_equal(negotiate(&conn, "MaxBurstLength", "1048576"),
+			    "262144");
+	assert_int_equal(conn.val[ISCSI_PARAM_MAX_BURST], 262144);
+	assert_string_equal(negotiate(&conn, "FirstBurstLength", "4096"),
+			    "4096");
+	assert_int_equal(conn.val[ISCSI_PARAM_FIRST_BURST], 4096);
+	assert_string_equal(negotiate(&conn, "DefaultTime2Wait", "0"), "2");
+}
+
+static void test_out_of_range_rejected(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	assert_string_equal(negotiate(&conn, "MaxBurstLength", "16777216"),
+			    "Reject");
+	assert_string_equal(negotiate(&conn, "MaxBurstLength", "12ab"),
+			    "Reject");
+	assert_string_equal(negotiate(&conn, "ErrorRecoveryLevel", "3"),
+			    "Reject");
+	assert_int_equal(conn.val[ISCSI_PARAM_MAX_BURST], 262144);
+}
+
+static void test_boolean_rules(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	/* InitialR2T is OR: the target's Yes wins. */
+	assert_string_equal(negotiate(&conn, "InitialR2T", "No"), "Yes");
+	/* ImmediateData is AND: the initiator's No wins. */
+	assert_string_equal(negotiate(&conn, "ImmediateData", "No"), "No");
+	assert_int_equal(conn.val[ISCSI_PARAM_IMMEDIATE_DATA], 0);
+	assert_string_equal(negotiate(&conn, "ImmediateData", "maybe"),
+			    "Reject");
+	/* Only iSER uses RDMA. */
+	assert_string_equal(negotiate(&conn, "RDMAExtensions", "Yes"), "No");
+}
+
+static void test_digest_choice(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	assert_string_equal(negotiate(&conn, "HeaderDigest", "CRC32C,None"),
+			    "None");
+	assert_string_equal(negotiate(&conn, "DataDigest", "CRC32C"), "Reject");
+}
+
+static void test_declared_recv_length(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	/* Declarative: no answer, becomes our transmit limit. */
+	assert_string_equal(negotiate(&conn, "MaxRecvDataSegmentLength",
+				      "65536"), "");
+	assert_int_equal(conn.val[ISCSI_PARAM_MAX_XMIT_DLENGTH], 65536);
+	assert_string_equal(negotiate(&conn, "MaxRecvDataSegmentLength", "1"),
+			    "Reject");
+	assert_null(negotiate(&conn, "X-com.example.Foo", "1"));
+	assert_null(negotiate(&conn, "MaxQueueCmd", "4"));
+}
+
+static void test_update_and_format(void **state)
+{
+	struct iscsi_params p;
+	char buf[32];
+	bool known;
+
+	(void)state;
+	iscsi_params_target_defaults(&p);
+	assert_true(iscsi_param_update(&p, "maxburstlength", "0x1000", &known));
+	assert_int_equal(p.val[ISCSI_PARAM_MAX_BURST], 4096);
+	assert_false(iscsi_param_update(&p, "MaxBurstLength", "16777216",
+					&known));
+	assert_true(known);
+	assert_int_equal(p.val[ISCSI_PARAM_MAX_BURST], 4096);
+	assert_false(iscsi_param_update(&p, "InitialR2T", "yes", &known));
+	assert_false(iscsi_param_update(&p, "NoSuchKey", "1", &known));
+	assert_false(known);
+	assert_false(iscsi_param_update(&p, "MaxOutstandingUnexpectedPDUs",
+					"1", &known));
+	assert_true(iscsi_param_update(&p, "MaxOutstandingUnexpectedPDUs",
+				       "2", &known));
+	iscsi_param_format(ISCSI_PARAM_OFMARKINT, 2048, buf, sizeof(buf));
+	assert_string_equal(buf, "Reject");
+	iscsi_param_format(ISCSI_PARAM_DATAPDU_INORDER, 1, buf, sizeof(buf));
+	assert_string_equal(buf, "Yes");
+	assert_string_equal(iscsi_param_name(ISCSI_PARAM_MAX_QUEUE_CMD),
+			    "MaxQueueCmd");
+}
+
+static void test_kv_iteration(void **state)
+{
+	char text[] = "InitiatorName=iqn.x\0\0SessionType=Normal\0Bad\0Tail=1";
+	char *cursor = text, *key, *value;
+	/* The caller guarantees a spare byte after the data. */
+	char *end = text + sizeof(text) - 1;
+
+	(void)state;
+	assert_true(kv_next(&cursor, end, &key, &value));
+	assert_string_equal(key, "InitiatorName");
+	assert_string_equal(value, "iqn.x");
+	assert_true(kv_next(&cursor, end, &key, &value));
+	assert_string_equal(key, "SessionType");
+	assert_true(kv_next(&cursor, end, &key, &value));
+	assert_string_equal(key, "Bad");
+	assert_null(value);
+	assert_true(kv_next(&cursor, end, &key, &value));
+	assert_string_equal(value, "1");
+	assert_false(kv_next(&cursor, end, &key, &value));
+}
+
+static void test_kv_text_bounded(void **state)
+{
+	struct kv_text t;
+
+	(void)state;
+	kv_text_init(&t, 16);
+	kv_text_add(&t, "A", "1");
+	assert_int_equal(t.len, 4);
+	assert_memory_equal(t.buf, "A=1\0", 4);
+	kv_text_add(&t, "Long", "0123456789");
+	assert_true(t.overflow);
+	assert_int_equal(t.len, 4);
+	kv_text_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_numeric_minimum),
+		cmocka_unit_test(test_out_of_range_rejected),
+		cmocka_unit_test(test_boolean_rules),
+		cmocka_unit_test(test_digest_choice),
+		cmocka_unit_test(test_declared_recv_length),
+		cmocka_unit_test(test_update_and_format),
+		cmocka_unit_test(test_kv_iteration),
+		cmocka_unit_test(test_kv_text_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
