@@ -181,13 +181,11 @@ struct iscsi_tx *iscsi_tx_alloc(uint32_t data_len)
 void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs)
 {
 	struct iscsi_session *sess = conn->session;
-	uint32_t exp = sess ? sess->exp_cmdsn : conn->exp_stat_sn;
-	uint32_t depth = sess ? sess->queue_depth : 1;
 
 	put_be32(bhs + PDU_STATSN, conn->stat_sn);
 	if (sess) {
-		put_be32(bhs + PDU_EXPCMDSN, exp);
-		put_be32(bhs + PDU_MAXCMDSN, exp + depth - 1);
+		put_be32(bhs + PDU_EXPCMDSN, sess->exp_cmdsn);
+		put_be32(bhs + PDU_MAXCMDSN, iscsi_session_max_cmdsn(sess));
 	}
 }
 

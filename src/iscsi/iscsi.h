@@ -78,7 +78,10 @@ struct iscsi_session {
 	struct list_node conns;
 	struct iscsi_params params;
 	uint32_t exp_cmdsn;
-	uint32_t queue_depth;   /* MaxCmdSN - ExpCmdSN + 1 */
+	uint32_t queue_depth;   /* commands the session may have at once */
+	uint32_t max_cmdsn;     /* advertised; never moves backwards */
+	bool max_cmdsn_valid;
+	unsigned active;        /* tasks received and not yet freed */
 	struct list_node pending; /* tasks with CmdSN > ExpCmdSN, by CmdSN */
 };
 
@@ -116,6 +119,7 @@ struct iscsi_task {
 	uint32_t received;     /* write bytes received */
 	uint32_t unsol_left;   /* unsolicited Data-Out bytes still allowed */
 	bool admitted;         /* its CmdSN has come up */
+	bool counted;          /* included in session->active */
 	uint16_t early_asc;    /* refused before execution (ASC/ASCQ) */
 	uint32_t r2t_offset;   /* next offset to ask for */
 	uint32_t r2t_sn;
@@ -248,8 +252,11 @@ struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
 					 const uint8_t isid[6]);
 struct iscsi_session *iscsi_session_find_tsih(struct iscsi_target *itgt,
 					      uint16_t tsih);
-/* CmdSN window check and advance for a non-immediate command. */
+/* CmdSN window check for a non-immediate command. */
 bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn);
+/* MaxCmdSN to advertise now: the window closes while `queue_depth`
+ * commands are in progress, and never shrinks below what was advertised. */
+uint32_t iscsi_session_max_cmdsn(struct iscsi_session *sess);
 
 /* portal.c */
 int iscsi_portal_add(struct ev_loop *main_loop, const char *spec);

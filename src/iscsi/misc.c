@@ -44,7 +44,8 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn)
 	memcpy(tx->bhs + PDU_LUN, bhs + PDU_LUN, 8);
 	put_be32(tx->bhs + PDU_ITT, itt);
 	put_be32(tx->bhs + PDU_TTT, ISCSI_RESERVED_TAG);
-	memcpy((void *)tx->data, conn->rx_buf, dlen);
+	if (dlen)
+		memcpy((void *)tx->data, conn->rx_buf, dlen);
 	tx->takes_statsn = true;
 	iscsi_conn_queue(conn, tx);
 }

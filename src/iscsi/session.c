@@ -78,7 +78,21 @@ struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
  * <= CmdSN <= MaxCmdSN in serial arithmetic. */
 bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn)
 {
-	uint32_t max = sess->exp_cmdsn + sess->queue_depth - 1;
+	return !sn_lt(cmdsn, sess->exp_cmdsn) &&
+	       !sn_gt(cmdsn, iscsi_session_max_cmdsn(sess));
+}
 
-	return !sn_lt(cmdsn, sess->exp_cmdsn) && !sn_gt(cmdsn, max);
+uint32_t iscsi_session_max_cmdsn(struct iscsi_session *sess)
+{
+	uint32_t room = sess->active < sess->queue_depth
+				? sess->queue_depth - sess->active : 0;
+	uint32_t max = sess->exp_cmdsn + room - 1;
+
+	/* RFC 7143 §4.2.2.1: an initiator may use any CmdSN up to the
+	 * largest MaxCmdSN it has seen, so it must never go backwards. */
+	if (!sess->max_cmdsn_valid || sn_gt(max, sess->max_cmdsn)) {
+		sess->max_cmdsn = max;
+		sess->max_cmdsn_valid = true;
+	}
+	return sess->max_cmdsn;
 }

@@ -31,6 +31,8 @@ bool iscsi_task_known(struct iscsi_conn *conn, uint32_t itt)
 
 static void task_free(struct iscsi_task *task)
 {
+	if (task->counted && task->conn->session)
+		task->conn->session->active--;
 	list_del(&task->conn_node);
 	list_del(&task->hash_node);
 	list_del(&task->pending_node);
@@ -49,6 +51,9 @@ void iscsi_task_free_all(struct iscsi_conn *conn)
 		if (task->state == TASK_EXECUTING) {
 			list_del(&task->hash_node);
 			list_del(&task->pending_node);
+			if (task->counted && conn->session)
+				conn->session->active--;
+			task->counted = false;
 			continue;
 		}
 		task_free(task);
@@ -58,21 +63,6 @@ void iscsi_task_free_all(struct iscsi_conn *conn)
 static uint32_t conn_param(struct iscsi_conn *conn, enum iscsi_param p)
 {
 	return conn->params.val[p];
-}
-
-/* Tasks admitted and not finished: they bound the command window. */
-static unsigned session_active(struct iscsi_session *sess)
-{
-	struct iscsi_conn *conn;
-	unsigned n = 0;
-
-	list_for_each_entry(conn, &sess->conns, session_node) {
-		struct iscsi_task *task;
-
-		list_for_each_entry(task, &conn->tasks, conn_node)
-			n++;
-	}
-	return n;
 }
 
 /* ---- responses ---- */
@@ -477,8 +467,7 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
 	task->received = pdu_data_len(conn->rx_bhs);
 	/* Outside the window, or a window we already closed: the RFC has the
 	 * target drop such a command silently. */
-	if (!task->immediate && (!iscsi_cmdsn_in_window(sess, task->cmdsn) ||
-				 session_active(sess) >= sess->queue_depth)) {
+	if (!task->immediate && !iscsi_cmdsn_in_window(sess, task->cmdsn)) {
 		log_debug("%s: CmdSN %u outside window %u+%u", conn->peer_ip,
 			  task->cmdsn, sess->exp_cmdsn, sess->queue_depth);
 		free(task->data);
@@ -494,6 +483,8 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
 	}
 	list_add_tail(&task->conn_node, &conn->tasks);
 	list_add_tail(&task->hash_node, &conn->itt_hash[itt_bucket(task->itt)]);
+	task->counted = true;
+	sess->active++;
 	if (task->early_asc) {
 		free(task->data);
 		task->data = NULL;
