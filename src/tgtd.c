@@ -234,7 +234,9 @@ int main(int argc, char **argv)
 
 	/* Stop accepting, end every session, release everything. */
 	iscsi_portals_close_all();
+	iscsi_main_conns_close_all();
 	target_destroy_all();
+	ev_drain(loop);
 	mgmt_server_stop(mgmt);
 	ev_io_stop(&sig_io);
 	close(sig_fd);

@@ -363,6 +363,19 @@ void ev_run(struct ev_loop *loop)
 	}
 	/* Work posted while the loop was stopping (deferred frees) must
 	 * still run: nothing else will ever run it. */
-	while (!list_empty(&loop->work_queue))
+	ev_drain(loop);
+}
+
+void ev_drain(struct ev_loop *loop)
+{
+	for (;;) {
+		bool empty;
+
+		pthread_mutex_lock(&loop->queue_lock);
+		empty = list_empty(&loop->work_queue);
+		pthread_mutex_unlock(&loop->queue_lock);
+		if (empty)
+			break;
 		run_posted_work(loop);
+	}
 }

@@ -77,6 +77,9 @@ const char *ev_loop_name(const struct ev_loop *loop);
 void ev_run(struct ev_loop *loop);
 /* Safe from any thread; the loop finishes its current batch and returns. */
 void ev_stop(struct ev_loop *loop);
+/* Runs work posted to a stopped loop (deferred frees at shutdown). Only by
+ * the thread that ran the loop. */
+void ev_drain(struct ev_loop *loop);
 
 void ev_io_init(struct ev_io *io, int fd, ev_io_cb cb, void *arg);
 int ev_io_start(struct ev_loop *loop, struct ev_io *io, uint32_t events);

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "iscsi/iscsi.h"
+#include "target/registry.h"
 
 /* PDUs handled per readiness event before yielding to other fds. */
 #define RX_BUDGET 16
@@ -57,6 +58,7 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 	conn->state = CONN_LOGIN;
 	conn->rx_state = RX_BHS;
 	list_init(&conn->session_node);
+	list_init(&conn->main_node);
 	list_init(&conn->tx_queue);
 	list_init(&conn->tasks);
 	for (int i = 0; i < ISCSI_ITT_HASH; i++)
@@ -78,6 +80,7 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 		return NULL;
 	}
 	conn->loop = loop;
+	list_add_tail(&conn->main_node, registry_main_conns());
 	ev_timer_start(loop, &conn->login_timer, ISCSI_LOGIN_TIMEOUT_MS);
 	return conn;
 }
@@ -89,6 +92,7 @@ int iscsi_conn_attach_loop(struct iscsi_conn *conn, struct ev_loop *loop)
 	uint32_t events = conn->io.events;
 
 	ev_io_stop(&conn->io);
+	list_del(&conn->main_node);
 	conn->loop = loop;
 	return ev_io_start(loop, &conn->io, events ? events : EPOLLIN);
 }
@@ -128,6 +132,7 @@ void iscsi_conn_close(struct iscsi_conn *conn)
 	if (conn->state == CONN_CLOSING)
 		return;
 	conn->state = CONN_CLOSING;
+	list_del(&conn->main_node);
 	ev_timer_stop(conn->loop, &conn->login_timer);
 	if (conn->io.loop)
 		ev_io_stop(&conn->io);
@@ -562,4 +567,11 @@ static void conn_event(struct ev_loop *loop, uint32_t events, void *arg)
 	}
 	if (conn->migrate_to && conn->state != CONN_CLOSING)
 		iscsi_login_migrate(conn);
+}
+
+void iscsi_main_conns_close_all(void)
+{
+	while (!list_empty(registry_main_conns()))
+		iscsi_conn_close(list_first_entry(registry_main_conns(),
+						  struct iscsi_conn, main_node));
 }

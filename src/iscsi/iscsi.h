@@ -153,6 +153,7 @@ struct iscsi_conn {
 	struct ev_io io;
 	struct ev_loop *loop;
 	struct list_node session_node;
+	struct list_node main_node; /* registry_main_conns() while on main */
 	struct iscsi_session *session;
 	enum iscsi_conn_state state;
 	bool discovery;
@@ -263,6 +264,8 @@ int iscsi_portal_add(struct ev_loop *main_loop, const char *spec);
 int iscsi_portal_del(const char *spec);
 struct list_node *iscsi_portals(void);
 void iscsi_portals_close_all(void);
+/* Shutdown: end the connections still on the main loop. */
+void iscsi_main_conns_close_all(void);
 
 /* iscsi_target.c: target hooks */
 struct iscsi_target *iscsi_target_new(struct target *t);

@@ -55,6 +55,17 @@ static struct iscsi_login *login_state(struct iscsi_conn *conn)
 	return conn->login;
 }
 
+/* The command window a new session starts with: tgt's MaxQueueCmd,
+ * clamped to 128 as tgt does; one command for discovery. */
+static uint32_t login_window(const struct iscsi_login *login)
+{
+	uint32_t depth = login->offer.val[ISCSI_PARAM_MAX_QUEUE_CMD];
+
+	if (login->discovery || !login->target)
+		return 1;
+	return depth > 128 ? 128 : depth;
+}
+
 static void fill_login_rsp(struct iscsi_conn *conn, struct iscsi_tx *tx,
 			   uint8_t flags, uint16_t status)
 {
@@ -69,7 +80,7 @@ static void fill_login_rsp(struct iscsi_conn *conn, struct iscsi_tx *tx,
 	put_be16(bhs + 14, status ? 0 : login->new_tsih);
 	put_be32(bhs + PDU_ITT, login->itt);
 	put_be32(bhs + PDU_EXPCMDSN, login->cmdsn);
-	put_be32(bhs + PDU_MAXCMDSN, login->cmdsn);
+	put_be32(bhs + PDU_MAXCMDSN, login->cmdsn + login_window(login) - 1);
 	bhs[36] = (uint8_t)(status >> 8);
 	bhs[37] = (uint8_t)status;
 	tx->takes_statsn = true;
@@ -437,6 +448,9 @@ void iscsi_login_migrate(struct iscsi_conn *conn)
 	}
 	sess->params = conn->params;
 	sess->exp_cmdsn = login->cmdsn;
+	sess->queue_depth = login_window(login);
+	sess->max_cmdsn = login->cmdsn + sess->queue_depth - 1;
+	sess->max_cmdsn_valid = true;
 	snprintf(sess->first_ip, sizeof(sess->first_ip), "%s", conn->peer_ip);
 	sess->first_cid = conn->cid;
 	iscsi_login_free(conn);
@@ -463,6 +477,9 @@ static void start_discovery(struct iscsi_conn *conn)
 	}
 	sess->params = conn->params;
 	sess->exp_cmdsn = login->cmdsn;
+	sess->queue_depth = 1;
+	sess->max_cmdsn = login->cmdsn;
+	sess->max_cmdsn_valid = true;
 	iscsi_login_free(conn);
 	conn->session = sess;
 	list_add_tail(&conn->session_node, &sess->conns);

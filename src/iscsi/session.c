@@ -25,11 +25,7 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
 	list_init(&sess->conns);
 	list_init(&sess->pending);
 	list_init(&sess->node);
-	sess->queue_depth = itgt ? itgt->params.val[ISCSI_PARAM_MAX_QUEUE_CMD]
-				 : 1;
-	/* tgt clamps the window to 128 at login; keep its behaviour. */
-	if (sess->queue_depth > 128)
-		sess->queue_depth = 128;
+	sess->queue_depth = 1; /* set from the login's window */
 	if (itgt) {
 		it_nexus_init(&sess->nexus, itgt->target, tsih);
 		list_add_tail(&sess->node, &itgt->sessions);
@@ -78,8 +74,11 @@ struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
  * <= CmdSN <= MaxCmdSN in serial arithmetic. */
 bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn)
 {
+	/* Against what the initiator was told, not what we could offer
+	 * now: a CmdSN beyond the advertised MaxCmdSN is a protocol error
+	 * even if there is room for it (iSCSICmdSnTooHigh). */
 	return !sn_lt(cmdsn, sess->exp_cmdsn) &&
-	       !sn_gt(cmdsn, iscsi_session_max_cmdsn(sess));
+	       !sn_gt(cmdsn, sess->max_cmdsn);
 }
 
 uint32_t iscsi_session_max_cmdsn(struct iscsi_session *sess)

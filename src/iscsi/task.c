@@ -338,6 +338,7 @@ static void pending_insert(struct iscsi_session *sess,
 {
 	struct iscsi_task *pos;
 
+	log_debug("CmdSN %u waits for %u", task->cmdsn, sess->exp_cmdsn);
 	list_for_each_entry(pos, &sess->pending, pending_node)
 		if (sn_gt(pos->cmdsn, task->cmdsn))
 			break;
@@ -413,8 +414,10 @@ int iscsi_scsi_cmd_begin(struct iscsi_conn *conn)
 	else if (task->edtl > SCSI_MAX_XFER_BYTES)
 		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
 	else if (task->cmd.dir == SCSI_DIR_WRITE && task->edtl) {
-		/* 4 spare bytes take the padding of the last segment. */
-		task->data = malloc(task->edtl + 4);
+		/* 4 spare bytes take the padding of the last segment;
+		 * page alignment lets O_DIRECT stores use it as is. */
+		if (posix_memalign((void **)&task->data, 4096, task->edtl + 4))
+			task->data = NULL;
 		if (!task->data) {
 			free(task);
 			return -1;

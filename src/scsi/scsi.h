@@ -116,6 +116,10 @@ struct scsi_lu {
 	bool prevent_removal;
 	bool sense_descriptor; /* D_SENSE: descriptor-format sense */
 	bool write_cache;      /* caching mode page WCE */
+	uint16_t rotation_rate; /* Block Device Characteristics; 0 unknown */
+	uint16_t lowest_aligned_lba; /* la_lba (READ CAPACITY(16)) */
+	uint32_t optimal_xfer_gran; /* blocks; 0: one physical block */
+	uint32_t optimal_xfer_len;  /* blocks; 0: not reported */
 
 	char *path;            /* NULL for no backing file */
 	struct backing_store bs;
@@ -166,6 +170,10 @@ struct scsi_cmd {
 	uint8_t status;
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint8_t sense_len;
+	/* Data-out bytes the CDB describes (0 if it takes none); the
+	 * transport reports the data-out residual against it. The data-in
+	 * residual is reported against in_len. */
+	uint32_t out_cdb_len;
 	struct bs_io io;           /* used for backing-store requests */
 	int bs_stage;              /* core-private sequencing of multi-step I/O */
 };
@@ -188,7 +196,10 @@ unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key,
 			  uint16_t asc, const uint8_t *sks /* 3 bytes or NULL */,
 			  bool info_valid, uint64_t info);
 
-/* LUN field <-> LUN number (SAM-5 flat and peripheral addressing). */
+/* LUN field <-> LUN number (SAM-5 flat and peripheral addressing). A
+ * LUN field the core cannot address decodes to SCSI_LUN_NONE, which
+ * matches no logical unit. */
+#define SCSI_LUN_NONE UINT64_MAX
 uint64_t scsi_lun_from_wire(const uint8_t lun[8]);
 void scsi_lun_to_wire(uint64_t lun, uint8_t out[8]);
 
@@ -200,7 +211,10 @@ struct scsi_lu *scsi_lu_new(struct target *target, int tid, uint64_t lun,
 void scsi_lu_free(struct scsi_lu *lu);
 
 /* I_T nexus lifetime and unit attentions. it_nexus_init queues POWER ON,
- * RESET OR BUS DEVICE RESET OCCURRED for every LUN of the target. */
+ * RESET OR BUS DEVICE RESET OCCURRED for every LUN of the target.
+ * it_nexus_init also links the nexus into target->nexuses (target may be
+ * NULL: no link, no UAs) and it_nexus_fini unlinks it and frees its
+ * pending unit attentions; callers hold the target lock. */
 void it_nexus_init(struct it_nexus *nexus, struct target *target,
 		   uint64_t id);
 void it_nexus_fini(struct it_nexus *nexus);

@@ -11,6 +11,7 @@
 static struct {
 	struct list_node targets;  /* main thread */
 	struct list_node portals;  /* main thread */
+	struct list_node main_conns; /* main thread */
 	enum system_state state;   /* main thread */
 
 	pthread_mutex_t tsih_lock; /* guards tsih_used and tsih_next */
@@ -19,6 +20,7 @@ static struct {
 } reg = {
 	.targets = LIST_HEAD_INIT(reg.targets),
 	.portals = LIST_HEAD_INIT(reg.portals),
+	.main_conns = LIST_HEAD_INIT(reg.main_conns),
 	.state = SYSTEM_READY,
 	.tsih_lock = PTHREAD_MUTEX_INITIALIZER,
 	.tsih_next = 1,
@@ -32,6 +34,11 @@ struct list_node *target_list(void)
 struct list_node *registry_portals(void)
 {
 	return &reg.portals;
+}
+
+struct list_node *registry_main_conns(void)
+{
+	return &reg.main_conns;
 }
 
 enum system_state registry_system_state(void)

@@ -23,4 +23,8 @@ void registry_set_system_state(enum system_state s);
 /* Listening portals (struct iscsi_portal), newest first. */
 struct list_node *registry_portals(void);
 
+/* Connections served by the main loop: logging in, or in a discovery
+ * session (struct iscsi_conn, linked by main_node). */
+struct list_node *registry_main_conns(void);
+
 #endif

@@ -280,6 +280,17 @@ static void insert_lu(struct target *t, struct scsi_lu *lu)
 	list_add_tail(&lu->node, &pos->node);
 }
 
+/* SPC-4: every I_T nexus learns that the LUN inventory changed, on
+ * whichever LUN it addresses next; REPORT LUNS clears it. Lock held. */
+static void announce_lun_change(struct target *t)
+{
+	struct scsi_lu *lu;
+
+	list_for_each_entry(lu, &t->lus, node)
+		scsi_ua_queue_all(t, NULL, lu->lun,
+				  ASC_REPORTED_LUNS_DATA_CHANGED);
+}
+
 static struct scsi_lu *open_lu(struct target *t, uint64_t lun,
 			       const char *path, const struct bs_ops *ops,
 			       int oflags, unsigned blocksize)
@@ -334,7 +345,7 @@ enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
 		return TGTADM_INVALID_REQUEST;
 	target_lock(t);
 	insert_lu(t, lu);
-	scsi_ua_queue_all(t, NULL, lun, ASC_REPORTED_LUNS_DATA_CHANGED);
+	announce_lun_change(t);
 	target_unlock(t);
 	return TGTADM_SUCCESS;
 }
@@ -359,7 +370,7 @@ enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force)
 	}
 	list_del(&lu->node);
 	scsi_ua_drop_lun(t, lun);
-	scsi_ua_queue_all(t, NULL, lun, ASC_REPORTED_LUNS_DATA_CHANGED);
+	announce_lun_change(t);
 	target_unlock(t);
 	bs_close(&lu->bs);
 	scsi_lu_free(lu);

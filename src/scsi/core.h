@@ -1,0 +1,176 @@
+/* Private interface between the files of the SCSI command core: the opcode
+ * table, the handlers it points at, and small helpers every handler uses.
+ * Nothing outside src/scsi/ includes this file.
+ *
+ * Threading: everything here runs on the loop of the target that owns the
+ * command (see scsi.h); no function takes a lock. */
+#ifndef MTGT_SCSI_CORE_H
+#define MTGT_SCSI_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scsi/scsi.h"
+
+/* Additional sense codes only the core produces. */
+#define ASC_SW_WRITE_PROTECT 0x2702
+#define ASC_MISCOMPARE_VERIFY 0x1d00
+
+/* Operation codes the core knows by name. */
+#define OP_TEST_UNIT_READY 0x00
+#define OP_REQUEST_SENSE 0x03
+#define OP_READ_6 0x08
+#define OP_WRITE_6 0x0a
+#define OP_INQUIRY 0x12
+#define OP_MODE_SELECT_6 0x15
+#define OP_MODE_SENSE_6 0x1a
+#define OP_START_STOP_UNIT 0x1b
+#define OP_PREVENT_ALLOW 0x1e
+#define OP_READ_CAPACITY_10 0x25
+#define OP_READ_10 0x28
+#define OP_WRITE_10 0x2a
+#define OP_WRITE_VERIFY_10 0x2e
+#define OP_VERIFY_10 0x2f
+#define OP_SYNC_CACHE_10 0x35
+#define OP_MODE_SELECT_10 0x55
+#define OP_MODE_SENSE_10 0x5a
+#define OP_READ_16 0x88
+#define OP_WRITE_16 0x8a
+#define OP_WRITE_VERIFY_16 0x8e
+#define OP_VERIFY_16 0x8f
+#define OP_SYNC_CACHE_16 0x91
+#define OP_SERVICE_ACTION_IN_16 0x9e
+#define OP_REPORT_LUNS 0xa0
+#define OP_MAINTENANCE_IN 0xa3
+#define OP_READ_12 0xa8
+#define OP_WRITE_12 0xaa
+#define OP_WRITE_VERIFY_12 0xae
+#define OP_VERIFY_12 0xaf
+
+#define SAI_READ_CAPACITY_16 0x10
+#define MI_REPORT_SUPPORTED_OPCODES 0x0c
+
+/* What a handler did with the command: finished it (the dispatcher calls
+ * done) or handed it to the backing store (the completion calls done). */
+enum scsi_result {
+	SCSI_DONE,
+	SCSI_ASYNC,
+};
+
+typedef enum scsi_result (*scsi_handler)(struct scsi_cmd *cmd);
+
+/* Flags of an opcode table entry. */
+#define OPF_NO_LU 0x01  /* answered also for a LUN that does not exist */
+#define OPF_MEDIUM 0x02 /* needs the medium: NOT READY while offline */
+#define OPF_SA 0x04     /* service action in CDB byte 1, bits 4-0 */
+
+/* One supported command. usage[] is the CDB usage data of REPORT
+ * SUPPORTED OPERATION CODES and, at the same time, the set of CDB bits the
+ * dispatcher lets through: any other bit set is INVALID FIELD IN CDB. For
+ * a service-action command usage[1] covers the service action field. */
+struct scsi_op {
+	uint8_t opcode;
+	uint8_t sa;
+	uint8_t cdb_len;
+	uint8_t flags;
+	scsi_handler fn;
+	uint8_t usage[16];
+};
+
+/* opcodes.c */
+/* The entry for a CDB on a device type (SCSI_TYPE_*), or NULL. *known
+ * tells whether the opcode exists at all (so an unknown service action is
+ * INVALID FIELD IN CDB, not INVALID COMMAND OPERATION CODE). */
+const struct scsi_op *scsi_op_find(uint8_t type, const uint8_t *cdb,
+				   bool *known);
+/* The opcode table entry that is valid without a logical unit. */
+const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb);
+/* CDB length implied by the opcode's group code; 0 for unsupported
+ * groups (variable length, vendor specific). */
+unsigned scsi_cdb_group_len(uint8_t opcode);
+enum scsi_result spc_report_opcodes(struct scsi_cmd *cmd);
+
+/* spc.c */
+enum scsi_result spc_test_unit_ready(struct scsi_cmd *cmd);
+enum scsi_result spc_inquiry(struct scsi_cmd *cmd);
+enum scsi_result spc_request_sense(struct scsi_cmd *cmd);
+enum scsi_result spc_report_luns(struct scsi_cmd *cmd);
+
+/* vpd.c */
+/* Builds VPD page `page` into buf (at least SCSI_VPD_MAX bytes); returns
+ * its length, or 0 if the page is not supported. lu may be NULL (no such
+ * LUN: peripheral qualifier 3). */
+#define SCSI_VPD_MAX 512
+size_t scsi_vpd_page(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
+		     uint8_t page, uint8_t *buf);
+
+/* mode.c */
+enum scsi_result spc_mode_sense(struct scsi_cmd *cmd);
+enum scsi_result spc_mode_select(struct scsi_cmd *cmd);
+
+/* sbc.c */
+enum scsi_result sbc_read_capacity10(struct scsi_cmd *cmd);
+enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd);
+enum scsi_result sbc_start_stop(struct scsi_cmd *cmd);
+enum scsi_result sbc_prevent_allow(struct scsi_cmd *cmd);
+
+/* rw.c */
+enum scsi_result sbc_read(struct scsi_cmd *cmd);
+enum scsi_result sbc_write(struct scsi_cmd *cmd);
+enum scsi_result sbc_verify(struct scsi_cmd *cmd);
+enum scsi_result sbc_sync_cache(struct scsi_cmd *cmd);
+/* Submits BS_FLUSH for the command (SYNCHRONIZE CACHE, STOP). */
+enum scsi_result sbc_submit_flush(struct scsi_cmd *cmd);
+
+/* nexus.c: unit attention queue internals */
+/* Removes and returns the oldest pending UA of nexus for lun. */
+bool scsi_ua_take(struct it_nexus *nexus, uint64_t lun, uint16_t *asc);
+bool scsi_ua_pending(const struct it_nexus *nexus, uint64_t lun);
+/* Drops every pending UA with this asc, whatever its LUN. */
+void scsi_ua_clear_asc(struct it_nexus *nexus, uint16_t asc);
+
+/* dispatch.c helpers */
+/* The logical unit `lun` of the target, or NULL. Walks target->lus
+ * itself so the core does not link against target/. */
+struct scsi_lu *scsi_find_lu(struct target *target, uint64_t lun);
+/* Allocates cmd->in_buf of len (> 0) bytes, page aligned so O_DIRECT
+ * stores can read into it, zeroed if asked. On failure sets BUSY and
+ * returns NULL. Does not set in_len. */
+uint8_t *scsi_alloc_in(struct scsi_cmd *cmd, size_t len, bool zero);
+/* Returns min(len, alloc) bytes of data as the command's data-in: the
+ * allocation length truncates without error (SPC-4 4.2.5.6). */
+enum scsi_result scsi_reply(struct scsi_cmd *cmd, const void *data,
+			    size_t len, size_t alloc);
+/* ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at byte/bit. */
+enum scsi_result scsi_bad_cdb(struct scsi_cmd *cmd, unsigned byte, int bit);
+/* ILLEGAL REQUEST, INVALID FIELD IN PARAMETER LIST at byte/bit. */
+enum scsi_result scsi_bad_param(struct scsi_cmd *cmd, unsigned byte, int bit);
+/* scsi_set_sense() with the INFORMATION field set. */
+void scsi_set_sense_info(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+			 uint64_t info);
+/* scsi_set_sense() returning SCSI_DONE, for one-line error exits. */
+enum scsi_result scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc);
+/* Calls cmd->done; the command must not be touched afterwards. */
+void scsi_cmd_finish(struct scsi_cmd *cmd);
+
+static inline uint32_t scsi_block_size(const struct scsi_lu *lu)
+{
+	return 1u << lu->blk_shift;
+}
+
+static inline uint64_t scsi_nr_blocks(const struct scsi_lu *lu)
+{
+	return lu->size >> lu->blk_shift;
+}
+
+/* Whether writes are refused (tgt's readonly, or the control page SWP). */
+static inline bool scsi_write_protected(const struct scsi_lu *lu)
+{
+	return lu->readonly || lu->swp;
+}
+
+/* Pads an ASCII field with spaces (SPC-4 4.4.1: left-aligned). */
+void scsi_pad_ascii(uint8_t *dst, const char *src, size_t width);
+
+#endif

@@ -1,0 +1,259 @@
+/* The commands each device type supports, with their CDB usage data, and
+ * REPORT SUPPORTED OPERATION CODES (SPC-4 6.35), which reports exactly
+ * this table: what we advertise is what the dispatcher lets through.
+ *
+ * Usage data byte 0 is the opcode; the last byte is the CONTROL byte,
+ * 00h because NACA and vendor bits are not supported. */
+#include <string.h>
+
+#include "common/byteorder.h"
+#include "scsi/core.h"
+#include "scsi/scsi.h"
+
+#define LBA4 0xff, 0xff, 0xff, 0xff
+#define LBA8 LBA4, LBA4
+
+/* Byte 1 of READ/WRITE(10/12/16): DPO, FUA and FUA_NV (obsolete in SBC-4
+ * and harmless); RDPROTECT/WRPROTECT are refused, as protection
+ * information is not supported. */
+#define RW_FLAGS 0x1a
+/* Byte 1 of VERIFY and WRITE AND VERIFY: DPO and BYTCHK 00b/01b (the
+ * single-block compare 11b is not supported); VRPROTECT/WRPROTECT are
+ * refused. */
+#define VRFY_FLAGS 0x12
+
+/* Commands of every device type (SPC-4). */
+static const struct scsi_op spc_ops[] = {
+	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM, spc_test_unit_ready,
+	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 } },
+	{ OP_REQUEST_SENSE, 0, 6, OPF_NO_LU, spc_request_sense,
+	  { OP_REQUEST_SENSE, 0x01, 0, 0, 0xff, 0 } },
+	{ OP_INQUIRY, 0, 6, OPF_NO_LU, spc_inquiry,
+	  { OP_INQUIRY, 0x01, 0xff, 0xff, 0xff, 0 } },
+	{ OP_MODE_SELECT_6, 0, 6, 0, spc_mode_select,
+	  { OP_MODE_SELECT_6, 0x11, 0, 0, 0xff, 0 } },
+	{ OP_MODE_SENSE_6, 0, 6, 0, spc_mode_sense,
+	  { OP_MODE_SENSE_6, 0x08, 0xff, 0xff, 0xff, 0 } },
+	{ OP_MODE_SELECT_10, 0, 10, 0, spc_mode_select,
+	  { OP_MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_MODE_SENSE_10, 0, 10, 0, spc_mode_sense,
+	  { OP_MODE_SENSE_10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_REPORT_LUNS, 0, 12, OPF_NO_LU, spc_report_luns,
+	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, LBA4, 0, 0 } },
+	{ OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, 12, OPF_SA,
+	  spc_report_opcodes,
+	  { OP_MAINTENANCE_IN, 0x1f, 0x87, 0xff, 0xff, 0xff, LBA4, 0, 0 } },
+};
+
+/* Direct-access block device commands (SBC-3). */
+static const struct scsi_op sbc_ops[] = {
+	{ OP_READ_6, 0, 6, OPF_MEDIUM, sbc_read,
+	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, 0 } },
+	{ OP_WRITE_6, 0, 6, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_6, 0x1f, 0xff, 0xff, 0xff, 0 } },
+	{ OP_START_STOP_UNIT, 0, 6, 0, sbc_start_stop,
+	  { OP_START_STOP_UNIT, 0x01, 0, 0x0f, 0xf7, 0 } },
+	{ OP_PREVENT_ALLOW, 0, 6, 0, sbc_prevent_allow,
+	  { OP_PREVENT_ALLOW, 0, 0, 0, 0x03, 0 } },
+	{ OP_READ_CAPACITY_10, 0, 10, OPF_MEDIUM, sbc_read_capacity10,
+	  { OP_READ_CAPACITY_10, 0, LBA4, 0, 0, 0x01, 0 } },
+	{ OP_READ_10, 0, 10, OPF_MEDIUM, sbc_read,
+	  { OP_READ_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_WRITE_10, 0, 10, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_WRITE_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_verify,
+	  { OP_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_SYNC_CACHE_10, 0, 10, OPF_MEDIUM, sbc_sync_cache,
+	  { OP_SYNC_CACHE_10, 0x06, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_READ_16, 0, 16, OPF_MEDIUM, sbc_read,
+	  { OP_READ_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	{ OP_WRITE_16, 0, 16, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	{ OP_WRITE_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_VERIFY_16, VRFY_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	{ OP_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_verify,
+	  { OP_VERIFY_16, VRFY_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	{ OP_SYNC_CACHE_16, 0, 16, OPF_MEDIUM, sbc_sync_cache,
+	  { OP_SYNC_CACHE_16, 0x06, LBA8, LBA4, 0x3f, 0 } },
+	{ OP_SERVICE_ACTION_IN_16, SAI_READ_CAPACITY_16, 16,
+	  OPF_MEDIUM | OPF_SA, sbc_read_capacity16,
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, LBA8, LBA4, 0x01, 0 } },
+	{ OP_READ_12, 0, 12, OPF_MEDIUM, sbc_read,
+	  { OP_READ_12, RW_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	{ OP_WRITE_12, 0, 12, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_12, RW_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	{ OP_WRITE_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_write,
+	  { OP_WRITE_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	{ OP_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_verify,
+	  { OP_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct op_table {
+	const struct scsi_op *ops;
+	size_t n;
+};
+
+/* The tables of a device type, most specific first. Types other than
+ * disk get the SPC commands only (LUN 0, the controller, is one). */
+static size_t tables_for(uint8_t type, struct op_table out[2])
+{
+	size_t n = 0;
+
+	if (type == SCSI_TYPE_DISK)
+		out[n++] = (struct op_table){ sbc_ops, N(sbc_ops) };
+	out[n++] = (struct op_table){ spc_ops, N(spc_ops) };
+	return n;
+}
+
+static bool op_matches(const struct scsi_op *op, uint8_t opcode, uint8_t sa)
+{
+	return op->opcode == opcode && (!(op->flags & OPF_SA) || op->sa == sa);
+}
+
+static const struct scsi_op *find(uint8_t type, uint8_t opcode, uint8_t sa,
+				  bool *known)
+{
+	struct op_table t[2];
+	size_t nt = tables_for(type, t);
+
+	*known = false;
+	for (size_t i = 0; i < nt; i++) {
+		for (size_t j = 0; j < t[i].n; j++) {
+			if (t[i].ops[j].opcode == opcode)
+				*known = true;
+			if (op_matches(&t[i].ops[j], opcode, sa))
+				return &t[i].ops[j];
+		}
+	}
+	return NULL;
+}
+
+const struct scsi_op *scsi_op_find(uint8_t type, const uint8_t *cdb,
+				   bool *known)
+{
+	return find(type, cdb[0], cdb[1] & 0x1f, known);
+}
+
+const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb)
+{
+	for (size_t i = 0; i < N(spc_ops); i++)
+		if ((spc_ops[i].flags & OPF_NO_LU) &&
+		    op_matches(&spc_ops[i], cdb[0], cdb[1] & 0x1f))
+			return &spc_ops[i];
+	return NULL;
+}
+
+unsigned scsi_cdb_group_len(uint8_t opcode)
+{
+	static const unsigned len[8] = { 6, 10, 10, 0, 16, 12, 0, 0 };
+
+	return len[opcode >> 5];
+}
+
+/* REPORT SUPPORTED OPERATION CODES ---------------------------------- */
+
+#define RSOC_RCTD 0x80
+#define TIMEOUTS_LEN 12
+
+/* Command timeouts descriptor: no nominal or recommended timeout. */
+static size_t put_timeouts(uint8_t *p)
+{
+	memset(p, 0, TIMEOUTS_LEN);
+	put_be16(p, TIMEOUTS_LEN - 2);
+	return TIMEOUTS_LEN;
+}
+
+static size_t put_descriptor(uint8_t *p, const struct scsi_op *op, bool rctd)
+{
+	memset(p, 0, 8);
+	p[0] = op->opcode;
+	if (op->flags & OPF_SA) {
+		put_be16(p + 2, op->sa);
+		p[5] |= 0x01; /* SERVACTV */
+	}
+	if (rctd)
+		p[5] |= 0x02; /* CTDP */
+	put_be16(p + 6, op->cdb_len);
+	return 8 + (rctd ? put_timeouts(p + 8) : 0);
+}
+
+static enum scsi_result report_all(struct scsi_cmd *cmd, bool rctd,
+				   uint32_t alloc)
+{
+	uint8_t buf[4 + (N(spc_ops) + N(sbc_ops)) * (8 + TIMEOUTS_LEN)];
+	struct op_table t[2];
+	size_t nt = tables_for(cmd->lu->type, t);
+	size_t len = 4;
+
+	for (size_t i = 0; i < nt; i++)
+		for (size_t j = 0; j < t[i].n; j++)
+			len += put_descriptor(buf + len, &t[i].ops[j], rctd);
+	put_be32(buf, (uint32_t)(len - 4));
+	return scsi_reply(cmd, buf, len, alloc);
+}
+
+static size_t put_one(uint8_t *buf, const struct scsi_op *op, bool rctd)
+{
+	size_t len = 4;
+
+	memset(buf, 0, 4);
+	if (!op) {
+		buf[1] = 0x01; /* SUPPORT: not supported */
+		return len;
+	}
+	buf[1] = 0x03; /* SUPPORT: supported as the standard says */
+	if (rctd)
+		buf[1] |= 0x80; /* CTDP */
+	put_be16(buf + 2, op->cdb_len);
+	memcpy(buf + 4, op->usage, op->cdb_len);
+	/* For a service-action command byte 1 holds the service action
+	 * itself, the rest of that byte is reserved. */
+	if (op->flags & OPF_SA)
+		buf[5] = (uint8_t)((op->usage[1] & ~0x1f) | op->sa);
+	len += op->cdb_len;
+	if (rctd)
+		len += put_timeouts(buf + len);
+	return len;
+}
+
+static enum scsi_result report_one(struct scsi_cmd *cmd, unsigned options,
+				   bool rctd, uint32_t alloc)
+{
+	uint8_t buf[4 + 16 + TIMEOUTS_LEN];
+	uint8_t opcode = cmd->cdb[3];
+	uint16_t sa = get_be16(cmd->cdb + 4);
+	const struct scsi_op *op;
+	bool known, has_sa;
+
+	op = find(cmd->lu->type, opcode, 0, &known);
+	/* Whether the opcode uses service actions at all. */
+	has_sa = known && (!op || (op->flags & OPF_SA));
+	if ((options == 1 && has_sa) || (options == 2 && known && !has_sa))
+		return scsi_bad_cdb(cmd, 2, 2);
+	if (has_sa)
+		op = sa > 0x1f ? NULL : find(cmd->lu->type, opcode,
+					     (uint8_t)sa, &known);
+	return scsi_reply(cmd, buf, put_one(buf, op, rctd), alloc);
+}
+
+enum scsi_result spc_report_opcodes(struct scsi_cmd *cmd)
+{
+	unsigned options = cmd->cdb[2] & 0x07;
+	bool rctd = cmd->cdb[2] & RSOC_RCTD;
+	uint32_t alloc = get_be32(cmd->cdb + 6);
+
+	switch (options) {
+	case 0:
+		return report_all(cmd, rctd, alloc);
+	case 1:
+	case 2:
+	case 3:
+		return report_one(cmd, options, rctd, alloc);
+	default:
+		return scsi_bad_cdb(cmd, 2, 2);
+	}
+}

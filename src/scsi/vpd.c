@@ -1,0 +1,228 @@
+/* Vital product data pages of INQUIRY (SPC-4 7.8, SBC-3 6.5):
+ * 00h supported pages, 80h unit serial number, 83h device identification,
+ * and for disks B0h block limits, B1h block device characteristics and
+ * B2h logical block provisioning. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/byteorder.h"
+#include "scsi/core.h"
+#include "scsi/scsi.h"
+#include "target/target.h"
+
+#define PAGE_SUPPORTED 0x00
+#define PAGE_SERIAL 0x80
+#define PAGE_DEVICE_ID 0x83
+#define PAGE_BLOCK_LIMITS 0xb0
+#define PAGE_BLOCK_CHARS 0xb1
+#define PAGE_LBP 0xb2
+
+/* Designator fields (SPC-4 7.8.6). */
+#define CODE_BINARY 0x1
+#define CODE_ASCII 0x2
+#define CODE_UTF8 0x3
+#define PROTO_ISCSI 0x5
+#define PIV 0x80
+#define ASSOC_LU 0x00
+#define ASSOC_PORT 0x10
+#define ASSOC_DEVICE 0x20
+#define DESIG_T10 0x1
+#define DESIG_NAA 0x3
+#define DESIG_REL_PORT 0x4
+#define DESIG_NAME 0x8
+
+#define NAA_LOCAL 0x3 /* NAA locally assigned (SPC-4 7.8.6.6.4) */
+
+static const uint8_t disk_pages[] = {
+	PAGE_SUPPORTED, PAGE_SERIAL, PAGE_DEVICE_ID,
+	PAGE_BLOCK_LIMITS, PAGE_BLOCK_CHARS, PAGE_LBP,
+};
+static const uint8_t other_pages[] = {
+	PAGE_SUPPORTED, PAGE_SERIAL, PAGE_DEVICE_ID,
+};
+
+static void pages_of(const struct scsi_lu *lu, const uint8_t **pages,
+		     size_t *n)
+{
+	if (!lu) {
+		/* A missing LU still answers the list: with page 00h only. */
+		*pages = disk_pages;
+		*n = 1;
+	} else if (lu->type == SCSI_TYPE_DISK) {
+		*pages = disk_pages;
+		*n = sizeof(disk_pages);
+	} else {
+		*pages = other_pages;
+		*n = sizeof(other_pages);
+	}
+}
+
+static bool page_supported(const struct scsi_lu *lu, uint8_t page)
+{
+	const uint8_t *pages;
+	size_t n;
+
+	pages_of(lu, &pages, &n);
+	return memchr(pages, page, n) != NULL;
+}
+
+static size_t supported_pages(const struct scsi_lu *lu, uint8_t *buf)
+{
+	const uint8_t *pages;
+	size_t n;
+
+	pages_of(lu, &pages, &n);
+	memcpy(buf + 4, pages, n);
+	return 4 + n;
+}
+
+static size_t serial_number(const struct scsi_lu *lu, uint8_t *buf)
+{
+	size_t n = strnlen(lu->scsi_sn, sizeof(lu->scsi_sn) - 1);
+
+	memcpy(buf + 4, lu->scsi_sn, n);
+	return 4 + n;
+}
+
+/* FNV-1a: a stable 64-bit digest for the NAA identifier. */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* The NAA designator follows the SCSI ID (tgt's scsi_id=), so that two
+ * paths configured with the same ID look like one LU to multipathing. */
+static uint64_t naa_local(const struct scsi_lu *lu)
+{
+	char key[64];
+
+	if (lu->scsi_id[0])
+		snprintf(key, sizeof(key), "%s", lu->scsi_id);
+	else
+		snprintf(key, sizeof(key), "%d:%llu",
+			 lu->target ? lu->target->tid : 0,
+			 (unsigned long long)lu->lun);
+	return (uint64_t)NAA_LOCAL << 60 | (fnv1a(key) >> 4);
+}
+
+static size_t designator(uint8_t *p, uint8_t code_proto, uint8_t type,
+			 const void *id, size_t len)
+{
+	p[0] = code_proto;
+	p[1] = type;
+	p[2] = 0;
+	p[3] = (uint8_t)len;
+	memcpy(p + 4, id, len);
+	return 4 + len;
+}
+
+static size_t target_name_designator(uint8_t *p, const struct target *t)
+{
+	char name[TARGET_NAME_MAX + 4] = { 0 };
+	size_t len = strnlen(t->name, TARGET_NAME_MAX) + 1;
+
+	memcpy(name, t->name, len - 1);
+	/* NUL-terminated and padded to a multiple of four (SPC-4 7.8.6.11). */
+	len = (len + 3) & ~(size_t)3;
+	return designator(p, PROTO_ISCSI << 4 | CODE_UTF8,
+			  PIV | ASSOC_DEVICE | DESIG_NAME, name, len);
+}
+
+static size_t device_id(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
+			uint8_t *buf)
+{
+	uint8_t id[8 + sizeof(lu->scsi_id)];
+	const struct target *t = cmd->nexus ? cmd->nexus->target : NULL;
+	size_t len = 4, n;
+
+	put_be64(id, naa_local(lu));
+	len += designator(buf + len, CODE_BINARY, ASSOC_LU | DESIG_NAA, id, 8);
+
+	scsi_pad_ascii(id, lu->vendor_id, 8);
+	n = strnlen(lu->scsi_id, sizeof(lu->scsi_id) - 1);
+	memcpy(id + 8, lu->scsi_id, n);
+	len += designator(buf + len, CODE_ASCII, ASSOC_LU | DESIG_T10, id,
+			  8 + n);
+
+	/* Relative target port 1: each target has one SCSI port per
+	 * portal group, as under tgt. */
+	memset(id, 0, 4);
+	put_be16(id + 2, 1);
+	len += designator(buf + len, PROTO_ISCSI << 4 | CODE_BINARY,
+			  PIV | ASSOC_PORT | DESIG_REL_PORT, id, 4);
+	if (t)
+		len += target_name_designator(buf + len, t);
+	return len;
+}
+
+static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
+{
+	uint32_t max = SCSI_MAX_XFER_BYTES >> lu->blk_shift;
+	uint32_t gran = lu->optimal_xfer_gran ? lu->optimal_xfer_gran
+					      : 1u << lu->lbppbe;
+	uint32_t opt = lu->optimal_xfer_len < max ? lu->optimal_xfer_len : max;
+
+	memset(buf + 4, 0, 0x3c);
+	put_be16(buf + 6, gran > 0xffff ? 0xffff : (uint16_t)gran);
+	put_be32(buf + 8, max);
+	put_be32(buf + 12, opt);
+	/* No UNMAP, WRITE SAME or COMPARE AND WRITE yet: their limits
+	 * stay 0, which the LBP page (LBPU = 0) agrees with. */
+	return 4 + 0x3c;
+}
+
+static size_t block_characteristics(const struct scsi_lu *lu, uint8_t *buf)
+{
+	memset(buf + 4, 0, 0x3c);
+	put_be16(buf + 4, lu->rotation_rate);
+	return 4 + 0x3c;
+}
+
+static size_t provisioning(const struct scsi_lu *lu, uint8_t *buf)
+{
+	memset(buf + 4, 0, 4);
+	/* No unmapping command is implemented: LBPU, LBPWS, LBPWS10 = 0.
+	 * A thin LU still says so in PROVISIONING TYPE. */
+	buf[6] = lu->thin_provisioning ? 0x02 : 0x00;
+	return 8;
+}
+
+static size_t page_body(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
+			uint8_t page, uint8_t *buf)
+{
+	switch (page) {
+	case PAGE_SUPPORTED:
+		return supported_pages(lu, buf);
+	case PAGE_SERIAL:
+		return serial_number(lu, buf);
+	case PAGE_DEVICE_ID:
+		return device_id(cmd, lu, buf);
+	case PAGE_BLOCK_LIMITS:
+		return block_limits(lu, buf);
+	case PAGE_BLOCK_CHARS:
+		return block_characteristics(lu, buf);
+	case PAGE_LBP:
+		return provisioning(lu, buf);
+	default:
+		return 0;
+	}
+}
+
+size_t scsi_vpd_page(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
+		     uint8_t page, uint8_t *buf)
+{
+	size_t len;
+
+	if (!page_supported(lu, page))
+		return 0;
+	/* Peripheral qualifier 3 / type 1Fh when there is no LU. */
+	buf[0] = lu ? lu->type : 0x7f;
+	buf[1] = page;
+	len = page_body(cmd, lu, page, buf);
+	put_be16(buf + 2, (uint16_t)(len - 4));
+	return len;
+}

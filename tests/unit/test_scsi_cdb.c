@@ -1,0 +1,558 @@
+/* SCSI core dispatch: CDB validation and its sense data, LUN lookup and
+ * the commands that work without a LUN, unit attentions and their SPC-4
+ * exemptions, REPORT LUNS and REPORT SUPPORTED OPERATION CODES. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/byteorder.h"
+#include "scsi/scsi.h"
+#include "target/target.h"
+
+/* ---- harness: a target with LUN 0 (controller) and LUN 1 (disk) ---- */
+
+struct fx {
+	struct target t;
+	struct it_nexus nexus, other;
+	struct scsi_lu *ctl, *disk;
+	uint8_t *mem;
+	struct scsi_cmd cmd;
+	int done;
+};
+
+static void mem_submit(struct backing_store *bs, struct bs_io *io)
+{
+	uint8_t *mem = bs->priv;
+
+	if (io->op == BS_READ)
+		memcpy(io->buf, mem + io->offset, io->length);
+	else if (io->op == BS_WRITE)
+		memcpy(mem + io->offset, io->buf, io->length);
+	io->result = 0;
+	io->done(io);
+}
+
+static const struct bs_ops mem_ops = { .name = "mem", .submit = mem_submit };
+
+#define DISK_BLOCKS 1024
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->t.tid = 1;
+	strcpy(f->t.name, "iqn.2024-01.test:cdb");
+	list_init(&f->t.lus);
+	list_init(&f->t.nexuses);
+	f->ctl = scsi_lu_new(&f->t, 1, 0, SCSI_TYPE_CONTROLLER);
+	f->disk = scsi_lu_new(&f->t, 1, 1, SCSI_TYPE_DISK);
+	f->mem = calloc(DISK_BLOCKS, 512);
+	f->disk->size = DISK_BLOCKS * 512;
+	f->disk->bs.ops = &mem_ops;
+	f->disk->bs.priv = f->mem;
+	list_add_tail(&f->ctl->node, &f->t.lus);
+	list_add_tail(&f->disk->node, &f->t.lus);
+	it_nexus_init(&f->nexus, &f->t, 1);
+	it_nexus_init(&f->other, &f->t, 2);
+	/* Start without the power-on UAs; the UA tests queue their own. */
+	scsi_ua_drop_lun(&f->t, 0);
+	scsi_ua_drop_lun(&f->t, 1);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_cmd_release(&f->cmd);
+	it_nexus_fini(&f->nexus);
+	it_nexus_fini(&f->other);
+	scsi_lu_free(f->ctl);
+	scsi_lu_free(f->disk);
+	free(f->mem);
+	free(f);
+	return 0;
+}
+
+static void on_done(struct scsi_cmd *cmd)
+{
+	struct fx *f = (struct fx *)((char *)cmd - offsetof(struct fx, cmd));
+
+	f->done++;
+}
+
+static void send_on(struct fx *f, struct it_nexus *n, uint64_t lun,
+		    const uint8_t *cdb, size_t cdb_len)
+{
+	scsi_cmd_release(&f->cmd);
+	memset(&f->cmd, 0, sizeof(f->cmd));
+	memcpy(f->cmd.cdb, cdb, cdb_len);
+	f->cmd.cdb_len = 16;
+	f->cmd.lun = lun;
+	f->cmd.nexus = n;
+	f->cmd.done = on_done;
+	f->cmd.dir = SCSI_DIR_READ;
+	f->cmd.expected_len = 4096;
+	f->done = 0;
+	scsi_cmd_execute(&f->cmd);
+	assert_int_equal(f->done, 1);
+}
+
+#define SEND(f, lun, ...)                                               \
+	do {                                                            \
+		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
+		send_on(f, &(f)->nexus, lun, cdb_, sizeof(cdb_));       \
+	} while (0)
+
+#define SEND_ON(f, n, lun, ...)                                         \
+	do {                                                            \
+		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
+		send_on(f, n, lun, cdb_, sizeof(cdb_));                 \
+	} while (0)
+
+static void assert_good(const struct fx *f)
+{
+	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(f->cmd.sense_len, 0);
+}
+
+/* Checks status, key and ASC/ASCQ in either sense format. */
+static void assert_sense(const struct fx *f, uint8_t key, uint16_t asc)
+{
+	const uint8_t *s = f->cmd.sense;
+	bool desc = (s[0] & 0x7f) == 0x72;
+
+	assert_int_equal(f->cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(desc ? s[1] & 0x0f : s[2] & 0x0f, key);
+	assert_int_equal(desc ? get_be16(s + 2) : get_be16(s + 12), asc);
+}
+
+/* Fixed-format sense key specific bytes: C/D, bit pointer, field. */
+static void assert_field(const struct fx *f, bool cdb, unsigned byte, int bit)
+{
+	const uint8_t *s = f->cmd.sense;
+
+	assert_int_equal(s[0] & 0x7f, 0x70);
+	assert_true(s[15] & 0x80);
+	assert_int_equal(!!(s[15] & 0x40), cdb);
+	if (bit < 0) {
+		assert_false(s[15] & 0x08);
+	} else {
+		assert_true(s[15] & 0x08);
+		assert_int_equal(s[15] & 0x07, bit);
+	}
+	assert_int_equal(get_be16(s + 16), byte);
+}
+
+/* ---- tests ---- */
+
+static void test_unknown_opcode(void **state)
+{
+	struct fx *f = *state;
+
+	SEND(f, 1, 0x04, 0, 0, 0, 0, 0); /* FORMAT UNIT */
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+	SEND(f, 1, 0xc0, 0, 0, 0, 0, 0); /* vendor specific */
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+	/* The controller has no block commands. */
+	SEND(f, 0, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+}
+
+static void test_unknown_service_action(void **state)
+{
+	struct fx *f = *state;
+
+	/* SERVICE ACTION IN(16) / GET LBA STATUS is not implemented. */
+	SEND(f, 1, 0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 1, 4);
+}
+
+static void test_reserved_bits(void **state)
+{
+	struct fx *f = *state;
+
+	SEND(f, 1, 0x00, 0x01, 0, 0, 0, 0); /* TUR with a reserved bit */
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 1, 0);
+
+	/* RDPROTECT=1 sets bit 5; the pointer names the field's top bit. */
+	SEND(f, 1, 0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 1, 7);
+
+	/* NACA in the control byte is not supported. */
+	SEND(f, 1, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0x04);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 9, 2);
+
+	/* Obsolete CmdDt bit of INQUIRY. */
+	SEND(f, 1, 0x12, 0x02, 0, 0, 36, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 1, 1);
+
+	/* DPO and FUA are allowed on READ(10). */
+	SEND(f, 1, 0x28, 0x18, 0, 0, 0, 0, 0, 0, 1, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 512);
+}
+
+static void test_short_cdb(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t cdb[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+
+	scsi_cmd_release(&f->cmd);
+	memset(&f->cmd, 0, sizeof(f->cmd));
+	memcpy(f->cmd.cdb, cdb, sizeof(cdb));
+	f->cmd.cdb_len = 6;
+	f->cmd.lun = 1;
+	f->cmd.nexus = &f->nexus;
+	f->cmd.done = on_done;
+	f->done = 0;
+	scsi_cmd_execute(&f->cmd);
+	assert_int_equal(f->done, 1);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void test_missing_lun(void **state)
+{
+	struct fx *f = *state;
+
+	SEND(f, 7, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+	SEND(f, 7, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+
+	/* INQUIRY answers with peripheral qualifier 3, type 1Fh. */
+	SEND(f, 7, 0x12, 0, 0, 0, 96, 0);
+	assert_good(f);
+	assert_true(f->cmd.in_len >= 36);
+	assert_int_equal(f->cmd.in_buf[0], 0x7f);
+	assert_int_equal(f->cmd.in_buf[4], f->cmd.in_len - 5);
+
+	/* REQUEST SENSE reports the condition as data with GOOD status. */
+	SEND(f, 7, 0x03, 0, 0, 0, 252, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 18);
+	assert_int_equal(f->cmd.in_buf[2], SK_ILLEGAL_REQUEST);
+	assert_int_equal(get_be16(f->cmd.in_buf + 12), ASC_LUN_NOT_SUPPORTED);
+
+	/* REPORT LUNS works on any LUN. */
+	SEND(f, 7, 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	assert_int_equal(get_be32(f->cmd.in_buf), 16);
+}
+
+static void test_lun_lookup_needs_nexus_target(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t tur[6] = { 0 };
+
+	/* Without a nexus there is no target and so no LU. */
+	send_on(f, NULL, 1, tur, sizeof(tur));
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+}
+
+static void test_report_luns(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t *d;
+
+	SEND(f, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	d = f->cmd.in_buf;
+	assert_int_equal(f->cmd.in_len, 24);
+	assert_int_equal(get_be32(d), 16);
+	assert_true(scsi_lun_from_wire(d + 8) == 0);
+	assert_true(scsi_lun_from_wire(d + 16) == 1);
+
+	/* Truncated to the allocation length, list length unchanged. */
+	SEND(f, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 16);
+	assert_int_equal(get_be32(f->cmd.in_buf), 16);
+
+	/* Select report 1: well-known LUNs only, of which we have none. */
+	SEND(f, 0, 0xa0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	assert_int_equal(get_be32(f->cmd.in_buf), 0);
+
+	SEND(f, 0, 0xa0, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 2, 7);
+
+	SEND(f, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void test_ua_reported_once(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_ua_queue(&f->nexus, 1, ASC_POWERON_RESET);
+	/* Exempt commands neither report nor clear it. */
+	SEND(f, 1, 0x12, 0, 0, 0, 36, 0);
+	assert_good(f);
+	SEND(f, 1, 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	/* Another LUN and another nexus are not affected. */
+	SEND(f, 0, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	SEND_ON(f, &f->other, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_POWERON_RESET);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+}
+
+static void test_ua_precedes_cdb_checks(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_ua_queue(&f->nexus, 1, ASC_CAPACITY_CHANGED);
+	SEND(f, 1, 0xc0, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_CAPACITY_CHANGED);
+	SEND(f, 1, 0xc0, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+}
+
+static void test_ua_order_and_dedup(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_ua_queue(&f->nexus, 1, ASC_POWERON_RESET);
+	scsi_ua_queue(&f->nexus, 1, ASC_CAPACITY_CHANGED);
+	scsi_ua_queue(&f->nexus, 1, ASC_POWERON_RESET);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_POWERON_RESET);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_CAPACITY_CHANGED);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+}
+
+static void test_request_sense_returns_ua(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_ua_queue(&f->nexus, 1, ASC_MODE_PARAMETERS_CHANGED);
+	/* DESC=1: descriptor format as data. */
+	SEND(f, 1, 0x03, 0x01, 0, 0, 252, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 8);
+	assert_int_equal(f->cmd.in_buf[0], 0x72);
+	assert_int_equal(f->cmd.in_buf[1], SK_UNIT_ATTENTION);
+	assert_int_equal(get_be16(f->cmd.in_buf + 2),
+			 ASC_MODE_PARAMETERS_CHANGED);
+	/* It was cleared; now there is nothing to report. */
+	SEND(f, 1, 0x03, 0, 0, 0, 252, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 18);
+	assert_int_equal(f->cmd.in_buf[0], 0x70);
+	assert_int_equal(f->cmd.in_buf[2], SK_NO_SENSE);
+	assert_int_equal(get_be16(f->cmd.in_buf + 12), 0);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+}
+
+static void test_report_luns_clears_only_luns_changed(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_ua_queue(&f->nexus, 1, ASC_REPORTED_LUNS_DATA_CHANGED);
+	scsi_ua_queue(&f->nexus, 0, ASC_REPORTED_LUNS_DATA_CHANGED);
+	scsi_ua_queue(&f->nexus, 0, ASC_POWERON_RESET);
+	SEND(f, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	SEND(f, 0, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_POWERON_RESET);
+	SEND(f, 0, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+}
+
+static void test_ua_queue_all_and_drop(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_ua_queue_all(&f->t, &f->nexus, 1, ASC_CAPACITY_CHANGED);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	SEND_ON(f, &f->other, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_CAPACITY_CHANGED);
+
+	scsi_ua_queue_all(&f->t, NULL, 1, ASC_CAPACITY_CHANGED);
+	scsi_ua_drop_lun(&f->t, 1);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	SEND_ON(f, &f->other, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+}
+
+static void test_nexus_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	struct it_nexus n, *it;
+	int count = 0;
+
+	it_nexus_init(&n, &f->t, 9);
+	list_for_each_entry(it, &f->t.nexuses, node)
+		count++;
+	assert_int_equal(count, 3);
+	/* POWER ON RESET for both LUNs, each reported once. */
+	SEND_ON(f, &n, 0, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_POWERON_RESET);
+	SEND_ON(f, &n, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_UNIT_ATTENTION, ASC_POWERON_RESET);
+	SEND_ON(f, &n, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	scsi_ua_queue(&n, 1, ASC_CAPACITY_CHANGED); /* freed by fini */
+	it_nexus_fini(&n);
+	count = 0;
+	list_for_each_entry(it, &f->t.nexuses, node)
+		count++;
+	assert_int_equal(count, 2);
+
+	/* A nexus without a target is neither linked nor given UAs. */
+	it_nexus_init(&n, NULL, 10);
+	assert_false(list_linked(&n.node));
+	assert_true(list_empty(&n.ua_list));
+	it_nexus_fini(&n);
+}
+
+static void test_offline_lu(void **state)
+{
+	struct fx *f = *state;
+
+	f->disk->online = false;
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	SEND(f, 1, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+	assert_sense(f, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	SEND(f, 1, 0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	SEND(f, 1, 0x12, 0, 0, 0, 36, 0);
+	assert_good(f);
+	SEND(f, 1, 0x1a, 0, 0x3f, 0, 255, 0);
+	assert_good(f);
+	/* REQUEST SENSE describes the state. */
+	SEND(f, 1, 0x03, 0, 0, 0, 18, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_buf[2], SK_NOT_READY);
+	assert_int_equal(get_be16(f->cmd.in_buf + 12), ASC_MEDIUM_NOT_PRESENT);
+}
+
+/* RSOC "all commands": every descriptor's CDB length must match the
+ * group code of its opcode, and READ(10) must be listed. */
+static void test_rsoc_all(void **state)
+{
+	static const unsigned group_len[8] = { 6, 10, 10, 0, 16, 12, 0, 0 };
+	struct fx *f = *state;
+	bool read10 = false, rc16 = false;
+	uint32_t len;
+
+	SEND(f, 1, 0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0);
+	assert_good(f);
+	len = get_be32(f->cmd.in_buf);
+	assert_int_equal(len % 8, 0);
+	assert_int_equal(f->cmd.in_len, len + 4);
+	for (uint32_t off = 4; off < len + 4; off += 8) {
+		const uint8_t *d = f->cmd.in_buf + off;
+
+		assert_int_equal(get_be16(d + 6), group_len[d[0] >> 5]);
+		if (d[0] == 0x28)
+			read10 = true;
+		if (d[0] == 0x9e) {
+			assert_int_equal(d[5] & 0x01, 1); /* SERVACTV */
+			assert_int_equal(get_be16(d + 2), 0x10);
+			rc16 = true;
+		}
+	}
+	assert_true(read10);
+	assert_true(rc16);
+
+	/* With RCTD each descriptor carries a 12-byte timeouts descriptor. */
+	SEND(f, 1, 0xa3, 0x0c, 0x80, 0, 0, 0, 0, 0, 0x10, 0, 0, 0);
+	assert_good(f);
+	assert_int_equal(get_be32(f->cmd.in_buf) % 20, 0);
+	assert_int_equal(f->cmd.in_buf[4 + 5] & 0x02, 0x02);
+}
+
+static void test_rsoc_one(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t *d;
+
+	/* READ(10): usage data shows DPO and FUA (libiscsi DpoFua tests). */
+	SEND(f, 1, 0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	d = f->cmd.in_buf;
+	assert_int_equal(d[1] & 0x07, 3);
+	assert_int_equal(get_be16(d + 2), 10);
+	assert_int_equal(d[4], 0x28);
+	assert_int_equal(d[5] & 0x18, 0x18);
+	assert_int_equal(d[5] & 0xe0, 0); /* no RDPROTECT */
+
+	/* READ CAPACITY(16) needs its service action. */
+	SEND(f, 1, 0xa3, 0x0c, 0x01, 0x9e, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	SEND(f, 1, 0xa3, 0x0c, 0x02, 0x9e, 0, 0x10, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	d = f->cmd.in_buf;
+	assert_int_equal(d[1] & 0x07, 3);
+	assert_int_equal(get_be16(d + 2), 16);
+	assert_int_equal(d[4], 0x9e);
+	assert_int_equal(d[5], 0x10);
+
+	/* READ(10) has no service actions. */
+	SEND(f, 1, 0xa3, 0x0c, 0x02, 0x28, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	/* Not supported: SUPPORT = 001b, no usage data. */
+	SEND(f, 1, 0xa3, 0x0c, 0x01, 0x04, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_buf[1] & 0x07, 1);
+	assert_int_equal(f->cmd.in_len, 4);
+
+	/* On the controller READ(10) does not exist. */
+	SEND(f, 0, 0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_buf[1] & 0x07, 1);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_unknown_opcode),
+		T(test_unknown_service_action),
+		T(test_reserved_bits),
+		T(test_short_cdb),
+		T(test_missing_lun),
+		T(test_lun_lookup_needs_nexus_target),
+		T(test_report_luns),
+		T(test_ua_reported_once),
+		T(test_ua_precedes_cdb_checks),
+		T(test_ua_order_and_dedup),
+		T(test_request_sense_returns_ua),
+		T(test_report_luns_clears_only_luns_changed),
+		T(test_ua_queue_all_and_drop),
+		T(test_nexus_lifecycle),
+		T(test_offline_lu),
+		T(test_rsoc_all),
+		T(test_rsoc_one),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
