@@ -47,9 +47,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libmtgt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-$(BUILD)/tests/iscsi-verify: $(BUILD)/obj/tests/tools/iscsi-verify.o
+# Test tools are libiscsi clients: built without -Isrc, whose iscsi/
+# headers would shadow libiscsi's.
+$(BUILD)/tests/iscsi-verify: tests/tools/iscsi-verify.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -liscsi
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< -liscsi
 
 deps:
 	@scripts/install-deps.sh

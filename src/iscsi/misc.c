@@ -194,6 +194,28 @@ void iscsi_logout_rx(struct iscsi_conn *conn)
 #define TMF_NO_TASK 1
 #define TMF_NOT_SUPPORTED 5
 
+/* After a LOGICAL UNIT or TARGET RESET every I_T nexus, the requester's
+ * too, learns of it by a unit attention (SAM-5 6.3, 6.6). Commands here finish quickly and are
+ * left to complete; their status still reaches the initiator. */
+static void announce_reset(struct iscsi_conn *conn, const uint8_t *lun_field,
+			   bool whole_target)
+{
+	struct iscsi_session *sess = conn->session;
+	struct target *t;
+	struct scsi_lu *lu;
+
+	if (!sess || !sess->itgt)
+		return;
+	t = sess->itgt->target;
+	if (!whole_target) {
+		scsi_ua_queue_all(t, NULL, scsi_lun_from_wire(lun_field),
+				  ASC_BUS_DEVICE_RESET);
+		return;
+	}
+	list_for_each_entry(lu, &t->lus, node)
+		scsi_ua_queue_all(t, NULL, lu->lun, ASC_BUS_DEVICE_RESET);
+}
+
 void iscsi_tmf_rx(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
@@ -215,8 +237,12 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	case 2: /* ABORT TASK SET */
 	case 3: /* CLEAR ACA */
 	case 4: /* CLEAR TASK SET */
+		response = TMF_COMPLETE;
+		break;
 	case 5: /* LOGICAL UNIT RESET */
 	case 6: /* TARGET WARM RESET */
+	case 7: /* TARGET COLD RESET */
+		announce_reset(conn, bhs + PDU_LUN, function != 5);
 		response = TMF_COMPLETE;
 		break;
 	default:

@@ -142,11 +142,19 @@ static size_t device_id(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 	put_be64(id, naa_local(lu));
 	len += designator(buf + len, CODE_BINARY, ASSOC_LU | DESIG_NAA, id, 8);
 
+	/* T10 vendor ID designator: vendor, then the vendor's own id.
+	 * tgt's SCSI IDs ("IET     00010001") already begin with the
+	 * padded vendor, and initiators match the designator against
+	 * them, so such an id is used as it is. */
 	scsi_pad_ascii(id, lu->vendor_id, 8);
 	n = strnlen(lu->scsi_id, sizeof(lu->scsi_id) - 1);
-	memcpy(id + 8, lu->scsi_id, n);
-	len += designator(buf + len, CODE_ASCII, ASSOC_LU | DESIG_T10, id,
-			  8 + n);
+	if (n >= 8 && !memcmp(id, lu->scsi_id, 8)) {
+		memcpy(id, lu->scsi_id, n);
+	} else {
+		memcpy(id + 8, lu->scsi_id, n);
+		n += 8;
+	}
+	len += designator(buf + len, CODE_ASCII, ASSOC_LU | DESIG_T10, id, n);
 
 	/* Relative target port 1: each target has one SCSI port per
 	 * portal group, as under tgt. */
