@@ -367,8 +367,10 @@ static void test_device_identification(void **state)
 	d = find_designator(page, len, 1, 0); /* T10 vendor ID */
 	assert_non_null(d);
 	assert_int_equal(d[0] & 0x0f, 2);     /* ASCII */
-	assert_int_equal(d[3], 8 + strlen("IET     00010001"));
-	assert_memory_equal(d + 4, "IET     IET     00010001", 24);
+	/* tgt's default SCSI ID already starts with the padded vendor and
+	 * is used as it is, so initiators see the id `show` prints. */
+	assert_int_equal(d[3], strlen("IET     00010001"));
+	assert_memory_equal(d + 4, "IET     00010001", 16);
 
 	d = find_designator(page, len, 4, 1); /* relative target port */
 	assert_non_null(d);
@@ -382,6 +384,15 @@ static void test_device_identification(void **state)
 	assert_int_equal(d[3] % 4, 0);
 	assert_true(d[3] > strlen(f->t.name));
 	assert_string_equal((const char *)d + 4, f->t.name);
+
+	/* Any other id gets the vendor in front of it. */
+	strcpy(f->disk->scsi_id, "MYID");
+	scsi_cmd_release(&f->cmd);
+	SEND(f, 1, 0x12, 1, 0x83, 0, 255, 0);
+	d = find_designator(f->cmd.in_buf, f->cmd.in_len, 1, 0);
+	assert_non_null(d);
+	assert_int_equal(d[3], 12);
+	assert_memory_equal(d + 4, "IET     MYID", 12);
 }
 
 static void test_block_limits(void **state)
