@@ -387,7 +387,6 @@ static void test_device_identification(void **state)
 
 	/* Any other id gets the vendor in front of it. */
 	strcpy(f->disk->scsi_id, "MYID");
-	scsi_cmd_release(&f->cmd);
 	SEND(f, 1, 0x12, 1, 0x83, 0, 255, 0);
 	d = find_designator(f->cmd.in_buf, f->cmd.in_len, 1, 0);
 	assert_non_null(d);
