@@ -18,6 +18,9 @@ LIB_SRCS = $(sort $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Shared fixtures of the unit tests (tests/unit/*.c that are not tests).
+UNIT_SUPPORT = $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_SUPPORT_OBJS = $(UNIT_SUPPORT:%.c=$(BUILD)/obj/%.o)
 TOOL_BINS = $(BUILD)/tests/iscsi-verify
 
 PROGS = $(BUILD)/tgtd $(BUILD)/tgtadm $(BUILD)/tgt-admin
@@ -43,7 +46,8 @@ $(BUILD)/tgtadm: $(BUILD)/obj/src/tools/tgtadm.o $(BUILD)/libmtgt.a
 $(BUILD)/tgt-admin: $(BUILD)/obj/src/tools/tgt-admin.o $(BUILD)/libmtgt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libmtgt.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJS) \
+		$(BUILD)/libmtgt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
