@@ -13,141 +13,7 @@
 #include "scsi/scsi.h"
 #include "target/target.h"
 
-/* ---- harness: a target with LUN 0 (controller) and LUN 1 (disk) ---- */
-
-struct fx {
-	struct target t;
-	struct it_nexus nexus, other;
-	struct scsi_lu *ctl, *disk;
-	uint8_t *mem;
-	struct scsi_cmd cmd;
-	int done;
-};
-
-static void mem_submit(struct backing_store *bs, struct bs_io *io)
-{
-	uint8_t *mem = bs->priv;
-
-	if (io->op == BS_READ)
-		memcpy(io->buf, mem + io->offset, io->length);
-	else if (io->op == BS_WRITE)
-		memcpy(mem + io->offset, io->buf, io->length);
-	io->result = 0;
-	io->done(io);
-}
-
-static const struct bs_ops mem_ops = { .name = "mem", .submit = mem_submit };
-
-#define DISK_BLOCKS 1024
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->t.tid = 1;
-	strcpy(f->t.name, "iqn.2024-01.test:cdb");
-	list_init(&f->t.lus);
-	list_init(&f->t.nexuses);
-	f->ctl = scsi_lu_new(&f->t, 1, 0, SCSI_TYPE_CONTROLLER);
-	f->disk = scsi_lu_new(&f->t, 1, 1, SCSI_TYPE_DISK);
-	f->mem = calloc(DISK_BLOCKS, 512);
-	f->disk->size = DISK_BLOCKS * 512;
-	f->disk->bs.ops = &mem_ops;
-	f->disk->bs.priv = f->mem;
-	list_add_tail(&f->ctl->node, &f->t.lus);
-	list_add_tail(&f->disk->node, &f->t.lus);
-	it_nexus_init(&f->nexus, &f->t, 1);
-	it_nexus_init(&f->other, &f->t, 2);
-	/* Start without the power-on UAs; the UA tests queue their own. */
-	scsi_ua_drop_lun(&f->t, 0);
-	scsi_ua_drop_lun(&f->t, 1);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	scsi_cmd_release(&f->cmd);
-	it_nexus_fini(&f->nexus);
-	it_nexus_fini(&f->other);
-	scsi_lu_free(f->ctl);
-	scsi_lu_free(f->disk);
-	free(f->mem);
-	free(f);
-	return 0;
-}
-
-static void on_done(struct scsi_cmd *cmd)
-{
-	struct fx *f = (struct fx *)((char *)cmd - offsetof(struct fx, cmd));
-
-	f->done++;
-}
-
-static void send_on(struct fx *f, struct it_nexus *n, uint64_t lun,
-		    const uint8_t *cdb, size_t cdb_len)
-{
-	scsi_cmd_release(&f->cmd);
-	memset(&f->cmd, 0, sizeof(f->cmd));
-	memcpy(f->cmd.cdb, cdb, cdb_len);
-	f->cmd.cdb_len = 16;
-	f->cmd.lun = lun;
-	f->cmd.nexus = n;
-	f->cmd.done = on_done;
-	f->cmd.dir = SCSI_DIR_READ;
-	f->cmd.expected_len = 4096;
-	f->done = 0;
-	scsi_cmd_execute(&f->cmd);
-	assert_int_equal(f->done, 1);
-}
-
-#define SEND(f, lun, ...)                                               \
-	do {                                                            \
-		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
-		send_on(f, &(f)->nexus, lun, cdb_, sizeof(cdb_));       \
-	} while (0)
-
-#define SEND_ON(f, n, lun, ...)                                         \
-	do {                                                            \
-		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
-		send_on(f, n, lun, cdb_, sizeof(cdb_));                 \
-	} while (0)
-
-static void assert_good(const struct fx *f)
-{
-	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
-	assert_int_equal(f->cmd.sense_len, 0);
-}
-
-/* Checks status, key and ASC/ASCQ in either sense format. */
-static void assert_sense(const struct fx *f, uint8_t key, uint16_t asc)
-{
-	const uint8_t *s = f->cmd.sense;
-	bool desc = (s[0] & 0x7f) == 0x72;
-
-	assert_int_equal(f->cmd.status, SAM_STAT_CHECK_CONDITION);
-	assert_int_equal(desc ? s[1] & 0x0f : s[2] & 0x0f, key);
-	assert_int_equal(desc ? get_be16(s + 2) : get_be16(s + 12), asc);
-}
-
-/* Fixed-format sense key specific bytes: C/D, bit pointer, field. */
-static void assert_field(const struct fx *f, bool cdb, unsigned byte, int bit)
-{
-	const uint8_t *s = f->cmd.sense;
-
-	assert_int_equal(s[0] & 0x7f, 0x70);
-	assert_true(s[15] & 0x80);
-	assert_int_equal(!!(s[15] & 0x40), cdb);
-	if (bit < 0) {
-		assert_false(s[15] & 0x08);
-	} else {
-		assert_true(s[15] & 0x08);
-		assert_int_equal(s[15] & 0x07, bit);
-	}
-	assert_int_equal(get_be16(s + 16), byte);
-}
+#include "scsi_fixture.h"
 
 /* ---- tests ---- */
 
@@ -168,19 +34,7 @@ static void select_on(struct fx *f, struct it_nexus *n, uint64_t lun,
 		cdb[4] = (uint8_t)len;
 	}
 	cdb[1] = flags;
-	scsi_cmd_release(&f->cmd);
-	memset(&f->cmd, 0, sizeof(f->cmd));
-	memcpy(f->cmd.cdb, cdb, sizeof(cdb));
-	f->cmd.cdb_len = 16;
-	f->cmd.lun = lun;
-	f->cmd.nexus = n;
-	f->cmd.done = on_done;
-	f->cmd.dir = SCSI_DIR_WRITE;
-	f->cmd.expected_len = len;
-	f->cmd.out_buf = copy;
-	f->cmd.out_len = len;
-	f->done = 0;
-	scsi_cmd_execute(&f->cmd);
+	fx_start_out(f, n, lun, cdb, sizeof(cdb), copy, len);
 	assert_int_equal(f->done, 1);
 	assert_int_equal(f->cmd.out_cdb_len, len);
 	free(copy);
@@ -469,7 +323,7 @@ static void test_select_rejects(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_sense6_all_pages),
 		T(test_sense6_residual_and_wp),

@@ -1,0 +1,158 @@
+/* Shared harness of the SCSI core unit tests; see scsi_fixture.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/byteorder.h"
+#include "scsi_fixture.h"
+
+static void mem_record(struct mem_store *m, const struct bs_io *io)
+{
+	m->submits++;
+	m->last_op = io->op;
+	m->last_offset = io->offset;
+	m->last_length = io->length;
+	m->last_fua = io->fua;
+}
+
+static void mem_submit(struct backing_store *bs, struct bs_io *io)
+{
+	struct mem_store *m = bs->priv;
+
+	mem_record(m, io);
+	io->result = m->fail;
+	if (!m->fail && io->op == BS_READ)
+		memcpy(io->buf, m->data + io->offset, io->length);
+	else if (!m->fail && io->op == BS_WRITE)
+		memcpy(m->data + io->offset, io->buf, io->length);
+	if (!m->fail && io->op == BS_WRITE && m->corrupt)
+		m->data[io->offset] ^= 0xff;
+	if (m->defer) {
+		m->parked = io;
+		return;
+	}
+	io->done(io);
+}
+
+static const struct bs_ops mem_ops = { .name = "mem", .submit = mem_submit };
+
+int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->t.tid = 1;
+	strcpy(f->t.name, "iqn.2024-01.test:cdb");
+	list_init(&f->t.lus);
+	list_init(&f->t.nexuses);
+	f->ctl = scsi_lu_new(&f->t, 1, 0, SCSI_TYPE_CONTROLLER);
+	f->disk = scsi_lu_new(&f->t, 1, 1, SCSI_TYPE_DISK);
+	f->mem.data = calloc(DISK_BLOCKS, 512);
+	f->disk->size = DISK_BLOCKS * 512;
+	f->disk->bs.ops = &mem_ops;
+	f->disk->bs.priv = &f->mem;
+	list_add_tail(&f->ctl->node, &f->t.lus);
+	list_add_tail(&f->disk->node, &f->t.lus);
+	it_nexus_init(&f->nexus, &f->t, 1);
+	it_nexus_init(&f->other, &f->t, 2);
+	/* Start without the power-on UAs; the UA tests queue their own. */
+	scsi_ua_drop_lun(&f->t, 0);
+	scsi_ua_drop_lun(&f->t, 1);
+	*state = f;
+	return 0;
+}
+
+int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	scsi_cmd_release(&f->cmd);
+	it_nexus_fini(&f->nexus);
+	it_nexus_fini(&f->other);
+	scsi_lu_free(f->ctl);
+	scsi_lu_free(f->disk);
+	free(f->mem.data);
+	free(f);
+	return 0;
+}
+
+static void on_done(struct scsi_cmd *cmd)
+{
+	struct fx *f = (struct fx *)((char *)cmd - offsetof(struct fx, cmd));
+
+	f->done++;
+}
+
+void fx_cmd_init(struct fx *f, struct it_nexus *n, uint64_t lun,
+		 const uint8_t *cdb, size_t cdb_len)
+{
+	scsi_cmd_release(&f->cmd);
+	memset(&f->cmd, 0, sizeof(f->cmd));
+	memcpy(f->cmd.cdb, cdb, cdb_len);
+	/* iSCSI always carries 16 CDB bytes, zero-padded; the opcode says
+	 * how many of them the core reads. */
+	f->cmd.cdb_len = 16;
+	f->cmd.lun = lun;
+	f->cmd.nexus = n;
+	f->cmd.done = on_done;
+	f->done = 0;
+}
+
+void fx_start_out(struct fx *f, struct it_nexus *n, uint64_t lun,
+		  const uint8_t *cdb, size_t cdb_len, const uint8_t *data,
+		  uint32_t len)
+{
+	fx_cmd_init(f, n, lun, cdb, cdb_len);
+	f->cmd.dir = SCSI_DIR_WRITE;
+	f->cmd.expected_len = len;
+	/* The core only reads data-out; the field is not const. */
+	f->cmd.out_buf = (uint8_t *)data;
+	f->cmd.out_len = len;
+	scsi_cmd_execute(&f->cmd);
+}
+
+void send_on(struct fx *f, struct it_nexus *n, uint64_t lun,
+	     const uint8_t *cdb, size_t cdb_len)
+{
+	fx_cmd_init(f, n, lun, cdb, cdb_len);
+	f->cmd.dir = SCSI_DIR_READ;
+	f->cmd.expected_len = 4096;
+	scsi_cmd_execute(&f->cmd);
+	assert_int_equal(f->done, 1);
+}
+
+void assert_good(const struct fx *f)
+{
+	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(f->cmd.sense_len, 0);
+}
+
+void assert_sense(const struct fx *f, uint8_t key, uint16_t asc)
+{
+	const uint8_t *s = f->cmd.sense;
+	bool desc = (s[0] & 0x7f) == 0x72;
+
+	assert_int_equal(f->cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(desc ? s[1] & 0x0f : s[2] & 0x0f, key);
+	assert_int_equal(desc ? get_be16(s + 2) : get_be16(s + 12), asc);
+}
+
+void assert_field(const struct fx *f, bool cdb, unsigned byte, int bit)
+{
+	const uint8_t *s = f->cmd.sense;
+
+	assert_int_equal(s[0] & 0x7f, 0x70);
+	assert_true(s[15] & 0x80);
+	assert_int_equal(!!(s[15] & 0x40), cdb);
+	if (bit < 0) {
+		assert_false(s[15] & 0x08);
+	} else {
+		assert_true(s[15] & 0x08);
+		assert_int_equal(s[15] & 0x07, bit);
+	}
+	assert_int_equal(get_be16(s + 16), byte);
+}

@@ -1,0 +1,79 @@
+/* Shared harness of the SCSI core unit tests: a target with LUN 0
+ * (controller) and LUN 1 (a disk on an in-memory store), two I_T nexuses
+ * on it, and helpers that run one command at a time and check how it
+ * ended. Use fx_setup/fx_teardown as the cmocka setup and teardown; the
+ * state is a struct fx. */
+#ifndef MTGT_TESTS_SCSI_FIXTURE_H
+#define MTGT_TESTS_SCSI_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scsi/scsi.h"
+#include "target/target.h"
+
+/* Size of the disk in 512-byte blocks. */
+#define DISK_BLOCKS 1024
+
+/* The disk's store. By default every request copies its data and
+ * completes inside submit with result 0; the knobs below let a test
+ * inject errors, complete requests itself or corrupt writes. The
+ * remaining fields record what reached the store. */
+struct mem_store {
+	uint8_t *data;       /* DISK_BLOCKS * 512 bytes, freed by teardown */
+	int fail;            /* result of every request: 0 or -errno */
+	bool defer;          /* park requests in `parked`, do not complete */
+	bool corrupt;        /* writes store their first byte inverted */
+	struct bs_io *parked;
+	unsigned submits;
+	enum bs_op last_op;
+	uint64_t last_offset, last_length;
+	bool last_fua;
+};
+
+struct fx {
+	struct target t;
+	struct it_nexus nexus, other;
+	struct scsi_lu *ctl, *disk;
+	struct mem_store mem;
+	struct scsi_cmd cmd;  /* the one command in flight or last run */
+	int done;             /* calls of cmd.done since it was started */
+};
+
+int fx_setup(void **state);
+int fx_teardown(void **state);
+
+/* Releases the previous command and fills f->cmd afresh with the CDB,
+ * LUN and nexus; direction and lengths are left zero for the caller. */
+void fx_cmd_init(struct fx *f, struct it_nexus *n, uint64_t lun,
+		 const uint8_t *cdb, size_t cdb_len);
+/* Starts a command carrying `len` bytes of data-out. Does not require
+ * completion, so tests of deferred stores can complete it later. */
+void fx_start_out(struct fx *f, struct it_nexus *n, uint64_t lun,
+		  const uint8_t *cdb, size_t cdb_len, const uint8_t *data,
+		  uint32_t len);
+/* Runs a data-in command (up to 4096 bytes) to completion. */
+void send_on(struct fx *f, struct it_nexus *n, uint64_t lun,
+	     const uint8_t *cdb, size_t cdb_len);
+
+#define SEND(f, lun, ...)                                               \
+	do {                                                            \
+		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
+		send_on(f, &(f)->nexus, lun, cdb_, sizeof(cdb_));       \
+	} while (0)
+
+#define SEND_ON(f, n, lun, ...)                                         \
+	do {                                                            \
+		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
+		send_on(f, n, lun, cdb_, sizeof(cdb_));                 \
+	} while (0)
+
+void assert_good(const struct fx *f);
+/* Checks status, key and ASC/ASCQ in either sense format. */
+void assert_sense(const struct fx *f, uint8_t key, uint16_t asc);
+/* Fixed-format sense key specific bytes: C/D, bit pointer (-1: none),
+ * field. */
+void assert_field(const struct fx *f, bool cdb, unsigned byte, int bit);
+
+#endif
