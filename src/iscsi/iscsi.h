@@ -28,6 +28,7 @@
 /* A login must finish within this time or the connection is dropped. */
 #define ISCSI_LOGIN_TIMEOUT_MS 15000
 #define ISCSI_ITT_HASH 256
+#define ISCSI_EARLY_SN_MAX 8
 
 struct iscsi_conn;
 
@@ -83,6 +84,9 @@ struct iscsi_session {
 	bool max_cmdsn_valid;
 	unsigned active;        /* tasks received and not yet freed */
 	struct list_node pending; /* tasks with CmdSN > ExpCmdSN, by CmdSN */
+	/* CmdSNs of non-SCSI requests answered ahead of their turn */
+	uint32_t early_sn[ISCSI_EARLY_SN_MAX];
+	unsigned nr_early_sn;
 };
 
 /* R2Ts a task keeps open at once (MaxOutstandingR2T is honoured up to
@@ -258,6 +262,10 @@ bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn);
 /* MaxCmdSN to advertise now: the window closes while `queue_depth`
  * commands are in progress, and never shrinks below what was advertised. */
 uint32_t iscsi_session_max_cmdsn(struct iscsi_session *sess);
+/* A non-SCSI request with a CmdSN ahead of ExpCmdSN was handled. */
+void iscsi_session_note_early_sn(struct iscsi_session *sess, uint32_t cmdsn);
+/* If ExpCmdSN is such a CmdSN, steps over it and returns true. */
+bool iscsi_session_take_early_sn(struct iscsi_session *sess);
 
 /* portal.c */
 int iscsi_portal_add(struct ev_loop *main_loop, const char *spec);

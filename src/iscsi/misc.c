@@ -8,7 +8,9 @@
 #include "common/log.h"
 #include "iscsi/iscsi.h"
 
-/* Non-immediate requests other than SCSI commands also consume a CmdSN. */
+/* Non-immediate requests other than SCSI commands also consume a CmdSN.
+ * They are answered at once; one that arrives ahead of its turn is noted
+ * so that ExpCmdSN steps over it when the gap before it closes. */
 static void consume_cmdsn(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->session;
@@ -16,10 +18,11 @@ static void consume_cmdsn(struct iscsi_conn *conn)
 
 	if (!sess || pdu_immediate(conn->rx_bhs))
 		return;
-	if (cmdsn == sess->exp_cmdsn) {
+	if (cmdsn == sess->exp_cmdsn)
 		sess->exp_cmdsn++;
-		iscsi_session_run_pending(sess);
-	}
+	else if (iscsi_cmdsn_in_window(sess, cmdsn))
+		iscsi_session_note_early_sn(sess, cmdsn);
+	iscsi_session_run_pending(sess);
 }
 
 void iscsi_nop_out_rx(struct iscsi_conn *conn)

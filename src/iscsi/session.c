@@ -95,3 +95,26 @@ uint32_t iscsi_session_max_cmdsn(struct iscsi_session *sess)
 	}
 	return sess->max_cmdsn;
 }
+
+void iscsi_session_note_early_sn(struct iscsi_session *sess, uint32_t cmdsn)
+{
+	for (unsigned i = 0; i < sess->nr_early_sn; i++)
+		if (sess->early_sn[i] == cmdsn)
+			return;
+	/* A full list means a misbehaving initiator; it then stalls only
+	 * itself, as any CmdSN gap would. */
+	if (sess->nr_early_sn < ISCSI_EARLY_SN_MAX)
+		sess->early_sn[sess->nr_early_sn++] = cmdsn;
+}
+
+bool iscsi_session_take_early_sn(struct iscsi_session *sess)
+{
+	for (unsigned i = 0; i < sess->nr_early_sn; i++) {
+		if (sess->early_sn[i] != sess->exp_cmdsn)
+			continue;
+		sess->early_sn[i] = sess->early_sn[--sess->nr_early_sn];
+		sess->exp_cmdsn++;
+		return true;
+	}
+	return false;
+}

@@ -321,10 +321,15 @@ static void task_admit(struct iscsi_task *task)
 /* Admits queued commands whose CmdSN has come up. */
 void iscsi_session_run_pending(struct iscsi_session *sess)
 {
-	while (!list_empty(&sess->pending)) {
-		struct iscsi_task *task = list_first_entry(
-			&sess->pending, struct iscsi_task, pending_node);
+	for (;;) {
+		struct iscsi_task *task;
 
+		if (iscsi_session_take_early_sn(sess))
+			continue;
+		if (list_empty(&sess->pending))
+			break;
+		task = list_first_entry(&sess->pending, struct iscsi_task,
+					pending_node);
 		if (task->cmdsn != sess->exp_cmdsn)
 			break;
 		list_del(&task->pending_node);

@@ -258,6 +258,26 @@ def t_scsi_errors():
           "status %r sense %r" % (status, sense))
 
 
+def t_cmdsn_order_non_scsi():
+    """A non-immediate NOP-Out that arrives ahead of its CmdSN turn must
+    not leave a hole that stalls every later command."""
+    s, cmdsn = session()
+    cmdsn = clear_unit_attention(s, cmdsn)
+    nop = bytearray(bhs(0x00, 0x80, 0, itt=30))
+    nop[20:24] = b"\xff\xff\xff\xff"
+    nop[24:28] = struct.pack(">I", cmdsn + 1)
+    s.sendall(bytes(nop))
+    hdr, _ = recv_pdu(s)
+    check("early non-immediate NOP-Out is answered",
+          hdr is not None and hdr[0] & 0x3f == 0x20, repr(hdr))
+    s.sendall(scsi_cmd(b"\x00", 31, cmdsn))
+    status, _ = read_response(s, 31)
+    s.sendall(scsi_cmd(b"\x00", 32, cmdsn + 2))
+    status2, _ = read_response(s, 32)
+    check("commands on both sides of the NOP's CmdSN complete",
+          status == 0 and status2 == 0, "%r %r" % (status, status2))
+
+
 def t_discovery():
     s = connect()
     status, hdr = login(s, target=None, session="Discovery")
@@ -274,7 +294,7 @@ def t_discovery():
 
 for t in (t_garbage_before_login, t_login_statuses, t_unknown_opcode_rejected,
           t_data_out_unknown_task, t_huge_segment, t_scsi_errors,
-          t_discovery):
+          t_cmdsn_order_non_scsi, t_discovery):
     try:
         t()
     except Exception as e:  # a broken exchange is a failed check
