@@ -26,7 +26,9 @@ struct iscsi_login {
 	char initiator[ISCSI_NAME_MAX];
 	char alias[ISCSI_NAME_MAX];
 	char target_name[ISCSI_NAME_MAX];
-	struct target *target;
+	/* The target, by id: it may be deleted while the login is still
+	 * going on, so it is looked up again whenever it is used. */
+	int tid;
 	struct iscsi_params neg; /* values being negotiated */
 	struct iscsi_params offer; /* the target's configured values */
 	char *text;            /* text of C=1 PDUs not yet complete */
@@ -57,11 +59,21 @@ static struct iscsi_login *login_state(struct iscsi_conn *conn)
 
 /* The command window a new session starts with: tgt's MaxQueueCmd,
  * clamped to 128 as tgt does; one command for discovery. */
+/* The target being logged in to, if it still exists. Main thread. */
+static struct target *login_target(const struct iscsi_login *login)
+{
+	struct target *t = login->tid ? target_find(login->tid) : NULL;
+
+	if (t && strcmp(t->name, login->target_name))
+		return NULL; /* deleted and its tid reused */
+	return t;
+}
+
 static uint32_t login_window(const struct iscsi_login *login)
 {
 	uint32_t depth = login->offer.val[ISCSI_PARAM_MAX_QUEUE_CMD];
 
-	if (login->discovery || !login->target)
+	if (login->discovery || !login->tid)
 		return 1;
 	return depth > 128 ? 128 : depth;
 }
@@ -210,7 +222,7 @@ static uint16_t check_initiator(struct iscsi_conn *conn)
 		return ISCSI_LOGIN_SERVICE_UNAVAILABLE;
 	if (login->tsih) /* joining an existing session: MC/S not yet */
 		return ISCSI_LOGIN_SESSION_NOT_FOUND;
-	login->target = t;
+	login->tid = t->tid;
 	/* The target's configured values bound the negotiation; the main
 	 * thread alone changes them, so no lock is needed to copy. */
 	login->offer = t->iscsi->params;
@@ -315,7 +327,7 @@ static void finish_login(struct iscsi_conn *conn)
 	if (login->discovery)
 		start_discovery(conn);
 	else
-		conn->migrate_to = login->target;
+		conn->migrate_to = login_target(login);
 }
 
 static void send_login_rsp(struct iscsi_conn *conn, struct kv_text *text,
@@ -354,7 +366,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	struct kv_text out;
 	uint16_t status;
 	uint8_t rsp_flags, next;
-	bool first = !login->initiator[0] && !login->target;
+	bool first = !login->initiator[0] && !login->tid;
 
 	kv_text_init(&out, 8192);
 	status = first ? scan_names(conn) : 0;
@@ -375,6 +387,12 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	declare_target_keys(conn, &out, login->csg);
 	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih)
 		login->new_tsih = registry_alloc_tsih();
+	if (next == ISCSI_STAGE_FULL_FEATURE && !login->discovery &&
+	    !login_target(login)) {
+		kv_text_free(&out);
+		login_fail(conn, ISCSI_LOGIN_TARGET_REMOVED);
+		return;
+	}
 	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih) {
 		kv_text_free(&out);
 		login_fail(conn, ISCSI_LOGIN_OUT_OF_RESOURCES);
