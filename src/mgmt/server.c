@@ -16,6 +16,7 @@
 #include "event/loop.h"
 #include "mgmt/dispatch.h"
 #include "mgmt/ipc_proto.h"
+#include "mgmt/modes.h"
 
 /* Owned by the main thread. */
 struct mgmt_server {
@@ -267,6 +268,10 @@ fail:
 
 void mgmt_server_stop(struct mgmt_server *srv)
 {
+	/* Management state lives as long as the server that changes it. */
+	account_free_all();
+	lld_free_saved();
+	target_mode_free_all();
 	if (!srv)
 		return;
 	ev_io_stop(&srv->io);

@@ -6,6 +6,7 @@
 #include "backing/bs.h"
 #include "common/log.h"
 #include "iscsi/iscsi.h"
+#include "mgmt/modes.h"
 #include "target/registry.h"
 
 static const char *yes_no(bool v)
@@ -99,6 +100,17 @@ static void show_nexuses(struct target *t, struct strbuf *out)
 	}
 }
 
+/* Incoming accounts in slot order, then the outgoing one. */
+static void show_bound_accounts(const struct account_binds *b,
+				const char *indent, struct strbuf *out)
+{
+	for (unsigned i = 0; i < b->nr_slots; i++)
+		if (b->in[i])
+			strbuf_printf(out, "%s%s\n", indent, b->in[i]->user);
+	if (b->out)
+		strbuf_printf(out, "%s%s (outgoing)\n", indent, b->out->user);
+}
+
 static void show_one_target(struct target *t, struct strbuf *out)
 {
 	struct scsi_lu *lu;
@@ -111,17 +123,20 @@ static void show_one_target(struct target *t, struct strbuf *out)
 		      "        State: %s\n",
 		      t->tid, t->name,
 		      t->state == TARGET_READY ? "ready" : "offline");
+	/* tgt keeps them as int: a negative value prints as one. */
 	if (t->iscsi->nop_interval)
 		strbuf_printf(out,
-			      "        Nop interval: %u\n"
-			      "        Nop count: %u\n",
-			      t->iscsi->nop_interval, t->iscsi->nop_count);
+			      "        Nop interval: %d\n"
+			      "        Nop count: %d\n",
+			      (int)t->iscsi->nop_interval,
+			      (int)t->iscsi->nop_count);
 	strbuf_printf(out, "    I_T nexus information:\n");
 	show_nexuses(t, out);
 	strbuf_printf(out, "    LUN information:\n");
 	list_for_each_entry(lu, &t->lus, node)
 		show_lu(lu, out);
 	strbuf_printf(out, "    Account information:\n");
+	show_bound_accounts(&t->accounts, "        ", out);
 	strbuf_printf(out, "    ACL information:\n");
 	list_for_each_entry(a, &t->acl_addrs, node)
 		strbuf_printf(out, "        %s\n", a->value);
@@ -140,18 +155,76 @@ void show_targets(struct strbuf *out)
 	}
 }
 
+/* A redirected target shows its redirection instead of its keys. */
+static bool show_redirect(const struct target_redirect *rd,
+			  struct strbuf *out)
+{
+	static const char *const reasons[] = {
+		[REDIRECT_NONE] = "Unknown",
+		[REDIRECT_TEMPORARY] = "Temporary",
+		[REDIRECT_PERMANENT] = "Permanent",
+	};
+
+	if (rd->has_callback) {
+		strbuf_printf(out, "RedirectCallback=%s\n", rd->callback);
+		return true;
+	}
+	if (!rd->addr[0])
+		return false;
+	strbuf_printf(out,
+		      "RedirectAddress=%s\n"
+		      "RedirectPort=%s\n"
+		      "RedirectReason=%s\n",
+		      rd->addr, rd->port, reasons[rd->reason]);
+	return true;
+}
+
 void show_target_params(struct target *t, struct strbuf *out)
 {
 	char value[32];
 
-	strbuf_printf(out, "nop_interval=%u\nnop_count=%u\n",
-		      t->iscsi->nop_interval, t->iscsi->nop_count);
+	if (show_redirect(&t->redirect, out))
+		return;
+	strbuf_printf(out, "nop_interval=%d\nnop_count=%d\n",
+		      (int)t->iscsi->nop_interval, (int)t->iscsi->nop_count);
 	for (int i = 0; i < ISCSI_PARAM_COUNT; i++) {
 		iscsi_param_format((enum iscsi_param)i, t->iscsi->params.val[i],
 				   value, sizeof(value));
 		strbuf_printf(out, "%s=%s\n",
 			      iscsi_param_name((enum iscsi_param)i), value);
 	}
+}
+
+static const char *lld_state_name(void)
+{
+	return lld_iscsi_state() == LLD_READY ? "ready" : "stopped";
+}
+
+/* The discovery accounts, only when one incoming is bound; tgt prints
+ * the header with an extra newline and the names at the header's depth. */
+static void show_discovery_accounts(struct strbuf *out)
+{
+	const struct account_binds *b =
+		account_binds_of(TARGET_DISCOVERY_TID);
+
+	if (!b->nr_in)
+		return;
+	strbuf_printf(out, "    Account information:\n\n");
+	show_bound_accounts(b, "    ", out);
+}
+
+static void show_isns(struct strbuf *out)
+{
+	const struct isns_conf *c = isns_conf();
+
+	strbuf_printf(out,
+		      "iSNS:\n"
+		      "    iSNS=%s\n"
+		      "    iSNSServerIP=%s\n"
+		      "    iSNSServerPort=%d\n"
+		      "    iSNSAccessControl=%s\n",
+		      c->on ? "On" : "Off", c->server_ip, c->server_port,
+		      c->access_control ? "On" : "Off");
 }
 
 void show_system(struct strbuf *out)
@@ -163,12 +236,12 @@ void show_system(struct strbuf *out)
 		      "    State: %s\n"
 		      "    debug: %s\n"
 		      "LLDs:\n"
-		      "    iscsi: ready\n"
+		      "    iscsi: %s\n"
 		      "    iser: error\n"
 		      "Backing stores:\n",
 		      registry_system_state() == SYSTEM_READY ? "ready"
 							       : "offline",
-		      log_debug_enabled() ? "on" : "off");
+		      log_debug_enabled() ? "on" : "off", lld_state_name());
 	for (ops = bs_all(); *ops; ops++)
 		strbuf_printf(out, "    %s%s\n", (*ops)->name,
 			      (*ops)->supports_oflags ? " (bsoflags sync:direct)"
@@ -176,22 +249,29 @@ void show_system(struct strbuf *out)
 	strbuf_printf(out,
 		      "Device types:\n"
 		      "    disk\n"
-		      "    controller\n"
-		      "iSNS:\n"
-		      "    iSNS=Off\n"
-		      "    iSNSServerIP=\n"
-		      "    iSNSServerPort=3205\n"
-		      "    iSNSAccessControl=Off\n");
+		      "    controller\n");
+	show_discovery_accounts(out);
+	show_isns(out);
 }
 
 void show_lld(struct strbuf *out)
 {
 	struct target *t;
 
-	strbuf_printf(out, "LLDs:\n    iscsi: ready\n");
+	strbuf_printf(out, "LLDs:\n    iscsi: %s\n", lld_state_name());
 	list_for_each_entry(t, target_list(), node)
 		strbuf_printf(out, "        Target %d: %s\n", t->tid, t->name);
 	strbuf_printf(out, "    iser: error\n");
+}
+
+void show_accounts(struct strbuf *out)
+{
+	struct account *ac;
+
+	if (!list_empty(account_list()))
+		strbuf_printf(out, "Account list:\n");
+	list_for_each_entry(ac, account_list(), node)
+		strbuf_printf(out, "    %s\n", ac->user);
 }
 
 void show_portals(struct strbuf *out)

@@ -13,5 +13,6 @@ void show_system(struct strbuf *out);
 void show_lld(struct strbuf *out);
 void show_portals(struct strbuf *out);
 void show_connections(struct target *t, struct strbuf *out);
+void show_accounts(struct strbuf *out);
 
 #endif

@@ -102,6 +102,7 @@ static void target_free(struct target *t)
 		free(a);
 	list_for_each_entry_safe(a, atmp, &t->acl_names, node)
 		free(a);
+	account_binds_free(&t->accounts);
 	if (t->iscsi)
 		iscsi_target_free(t->iscsi);
 	ev_loop_destroy(t->loop);

@@ -60,6 +60,50 @@ struct acl_entry {
 
 struct iscsi_target; /* transport part, iscsi/ */
 
+/* The tid of the discovery ("global") target that accounts can be bound
+ * to: tgtadm's --tid -1, i.e. no --tid (spec §2.3). */
+#define TARGET_DISCOVERY_TID (-1)
+
+/* A CHAP account (`tgtadm --mode account`). Owned by the main thread, like
+ * everything that refers to it: management creates and binds accounts, and
+ * logins, which read them, also run on the main thread. No lock. */
+struct account {
+	struct list_node node; /* account_list(): newest first */
+	char *user;
+	char *password;
+};
+
+/* The accounts bound to one target, or to discovery. Incoming accounts
+ * keep tgt's slot order: an unbind leaves a hole that the next bind fills.
+ * Main thread only. */
+struct account_binds {
+	struct account **in; /* nr_slots slots; NULL = free */
+	unsigned nr_slots;
+	unsigned nr_in;      /* slots in use */
+	struct account *out; /* the outgoing account, at most one */
+};
+
+/* Login redirection of a target (`--mode target --op update --name
+ * Redirect*`, spec §6). Main thread only: set by management, read at
+ * login. Empty strings mean unset. */
+#define TARGET_REDIRECT_ADDR_MAX 1025 /* tgt: NI_MAXHOST */
+#define TARGET_REDIRECT_PORT_MAX 32   /* tgt: NI_MAXSERV */
+#define TARGET_REDIRECT_CALLBACK_MAX 4096
+
+enum target_redirect_reason {
+	REDIRECT_NONE,
+	REDIRECT_TEMPORARY,
+	REDIRECT_PERMANENT,
+};
+
+struct target_redirect {
+	char addr[TARGET_REDIRECT_ADDR_MAX + 1];
+	char port[TARGET_REDIRECT_PORT_MAX + 1];
+	enum target_redirect_reason reason;
+	bool has_callback; /* tgt shows a callback once set, even "" */
+	char callback[TARGET_REDIRECT_CALLBACK_MAX];
+};
+
 /* A target. Created and destroyed by the main thread. Fields below `lock`
  * are guarded by it. */
 struct target {
@@ -70,6 +114,8 @@ struct target {
 	pthread_t thread;      /* runs loop; named tgt/<tid> */
 	struct ev_work shutdown_work;   /* posted by target_destroy */
 	struct ev_timer shutdown_timer; /* target thread, while draining */
+	struct account_binds accounts;  /* main thread only */
+	struct target_redirect redirect; /* main thread only */
 
 	struct ev_lock lock;
 	enum target_state state;
@@ -110,5 +156,28 @@ enum tgtadm_err target_acl_del(struct target *t, bool by_name,
  * target lock or runs on the main thread, which alone changes ACLs. */
 bool target_acl_permits(struct target *t, const struct sockaddr *addr,
 			const char *initiator_name);
+
+/* Accounts (account.c). Main thread only. tid is a target's or
+ * TARGET_DISCOVERY_TID. */
+enum tgtadm_err account_add(const char *user, const char *password);
+/* Unbinds the account everywhere, then deletes it. */
+enum tgtadm_err account_del(const char *user);
+enum tgtadm_err account_bind(int tid, bool outgoing, const char *user);
+enum tgtadm_err account_unbind(int tid, bool outgoing, const char *user);
+struct list_node *account_list(void); /* struct account, newest first */
+/* The bindings of a target or of discovery; NULL if no such target. */
+struct account_binds *account_binds_of(int tid);
+/* An incoming account bound to b with this user name, for CHAP. */
+const struct account *account_find_incoming(const struct account_binds *b,
+					    const char *user);
+void account_binds_free(struct account_binds *b);
+/* Shutdown: forget every account and discovery binding. */
+void account_free_all(void);
+
+/* Transport hook (iscsi/iscsi_target.c), main thread: force-closes
+ * connection cid of session sid. The close runs on the target's loop,
+ * the connection's owner; this returns once it is queued there. */
+enum tgtadm_err iscsi_target_close_conn(struct target *t, uint64_t sid,
+					uint32_t cid);
 
 #endif

@@ -1,0 +1,23 @@
+/* Text of tgtadm `--op stat` replies (spec §4.9). Main thread; each
+ * target's sessions and LUNs are read under its lock (DESIGN.md rule 8).
+ *
+ * The SCSI core counts per LU, where tgt counts per LU and I_T nexus: each
+ * (LU, session) line shows the LU's totals. With one session per target,
+ * as usual, the numbers mean the same. */
+#ifndef MTGT_MGMT_STAT_H
+#define MTGT_MGMT_STAT_H
+
+#include <stdint.h>
+
+#include "common/strbuf.h"
+#include "target/target.h"
+
+void stat_system(struct strbuf *out);
+void stat_target(struct target *t, struct strbuf *out);
+enum tgtadm_err stat_lu(int tid, uint64_t lun, struct strbuf *out);
+/* Sessions are found by id alone, in every target, as tgt does. */
+enum tgtadm_err stat_session(uint64_t sid, struct strbuf *out);
+enum tgtadm_err stat_connection(uint64_t sid, uint32_t cid,
+				struct strbuf *out);
+
+#endif
