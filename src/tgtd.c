@@ -232,8 +232,14 @@ int main(int argc, char **argv)
 	ev_io_init(&sig_io, sig_fd, on_signal, &sig_io);
 	ev_io_start(loop, &sig_io, EPOLLIN);
 	mgmt = mgmt_server_start(loop, opts.control_port);
-	if (!mgmt || open_portals(loop, &opts))
+	if (!mgmt || open_portals(loop, &opts)) {
+		iscsi_portals_close_all();
+		mgmt_server_stop(mgmt);
+		ev_io_stop(&sig_io);
+		close(sig_fd);
+		ev_loop_destroy(loop);
 		return 1;
+	}
 	if (opts.pid_file && write_pid_file(opts.pid_file) < 0)
 		log_error("cannot write %s: %s", opts.pid_file, strerror(errno));
 	ev_run(loop);

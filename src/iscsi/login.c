@@ -39,6 +39,10 @@ void iscsi_login_free(struct iscsi_conn *conn)
 {
 	if (!conn->login)
 		return;
+	/* A login abandoned after its TSIH was allocated gives it back;
+	 * a finished one has handed it to its session. */
+	if (conn->login->new_tsih)
+		registry_free_tsih(conn->login->new_tsih);
 	free(conn->login->text);
 	free(conn->login);
 	conn->login = NULL;
@@ -471,6 +475,7 @@ void iscsi_login_migrate(struct iscsi_conn *conn)
 	sess->max_cmdsn_valid = true;
 	snprintf(sess->first_ip, sizeof(sess->first_ip), "%s", conn->peer_ip);
 	sess->first_cid = conn->cid;
+	login->new_tsih = 0; /* now the session's */
 	iscsi_login_free(conn);
 	conn->session = sess;
 	list_add_tail(&conn->session_node, &sess->conns);
@@ -498,6 +503,7 @@ static void start_discovery(struct iscsi_conn *conn)
 	sess->queue_depth = 1;
 	sess->max_cmdsn = login->cmdsn;
 	sess->max_cmdsn_valid = true;
+	login->new_tsih = 0; /* now the session's */
 	iscsi_login_free(conn);
 	conn->session = sess;
 	list_add_tail(&conn->session_node, &sess->conns);

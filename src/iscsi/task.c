@@ -47,6 +47,14 @@ void iscsi_task_free_all(struct iscsi_conn *conn)
 {
 	struct iscsi_task *task, *tmp;
 
+	/* A command whose PDU was still being received belongs to no list
+	 * yet (a Data-Out's task does, and is freed below). */
+	if (conn->rx_task && !list_linked(&conn->rx_task->conn_node)) {
+		free(conn->rx_task->data);
+		free(conn->rx_task);
+	}
+	conn->rx_task = NULL;
+
 	list_for_each_entry_safe(task, tmp, &conn->tasks, conn_node) {
 		if (task->state == TASK_EXECUTING) {
 			list_del(&task->hash_node);
