@@ -25,7 +25,7 @@ TOOL_BINS = $(BUILD)/tests/iscsi-verify
 
 PROGS = $(BUILD)/tgtd $(BUILD)/tgtadm $(BUILD)/tgt-admin
 
-.PHONY: all deps test unit integration asan-test run clean
+.PHONY: all deps test unit integration asan-test tsan-test run clean
 .SECONDARY:
 all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
 
@@ -76,16 +76,35 @@ asan-test:
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	 BUILD=build-asan tests/integration/run-all.sh
 
+# The per-target thread tests again under ThreadSanitizer: any report in
+# the daemon's log fails them. halt_on_error=0 lets every race of a run be
+# reported. Suppressions: none (tests/stress/tsan.supp is used only if it
+# exists; every entry there must say why it is not a bug of ours).
+TSAN_SUPP = $(wildcard tests/stress/tsan.supp)
+tsan-test:
+	$(MAKE) BUILD=build-tsan SAN=thread OPT=-O1 all
+	@TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1$(if \
+	 $(TSAN_SUPP), suppressions=$(abspath $(TSAN_SUPP)))" \
+	 STRESS_DURATION=$${STRESS_DURATION:-30} BUILD=build-tsan \
+	 tests/integration/run-all.sh test_threads.sh test_stress.sh
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) asan-test
+	$(MAKE) tsan-test
 
 run: deps all
 	@scripts/run-demo.sh $(BUILD)
 
+# Benchmark against Debian's tgtd in the same run (measurements, not
+# assertions): prints a table and writes bench/RESULTS.md. See bench/bench.py.
+.PHONY: bench
+bench: all
+	@BUILD=$(BUILD) bench/run.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
