@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -93,6 +94,10 @@ static void complete_on_loop(struct ev_loop *loop, void *arg)
 static void *rdwr_worker(void *arg)
 {
 	struct rdwr_pool *pool = arg;
+
+	/* Created by the main thread, which runs at a raised priority for
+	 * management; storage workers run at the default. */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 0);
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {

@@ -333,6 +333,16 @@ static void dispatch(struct ev_loop *loop, struct epoll_event *events, int n)
 		 * live ones again on the next wait. */
 		if (loop->removals != removals)
 			break;
+		/* Management is waiting for this loop's lock: hand it over
+		 * now rather than after the whole batch (DESIGN.md rule 7).
+		 * What it changes is re-checked by the handlers that run
+		 * after it, as after any epoll_wait. */
+		if (loop->lock && atomic_load_explicit(&loop->lock->waiters,
+						       memory_order_relaxed)) {
+			ev_lock_yield(loop->lock);
+			if (loop->removals != removals)
+				break;
+		}
 	}
 }
 

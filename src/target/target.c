@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "backing/bs.h"
 #include "common/log.h"
@@ -58,6 +60,10 @@ static bool name_valid(const char *name)
 static void *target_thread(void *arg)
 {
 	struct target *t = arg;
+
+	/* Threads inherit the creator's nice value; the main thread runs
+	 * raised (tgtd.c), target loops at the default. */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 0);
 
 	ev_run(t->loop);
 	pthread_mutex_unlock(&t->lock.mutex);
