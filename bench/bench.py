@@ -33,9 +33,11 @@ Environment (all optional):
   BENCH_BUDGET=780        seconds the whole run should take: waiting for
                           quiet and re-runs only use what the remaining
                           runs leave over
-  BENCH_NICE=-10          nice value of the benchmark, both daemons and fio
-                          (the same for both), so that other work on the
-                          machine disturbs the figures less; 0 keeps it
+  BENCH_NICE=0            nice value for the benchmark, both daemons and fio.
+                          Keep 0: mtgt sets its own threads' priorities
+                          (main thread -10, target and storage threads 0),
+                          so any other value starts the two daemons, and
+                          fio, on different footing
   BENCH_OUT=DIR           raw output (fio json, logs); default bench/out/<ts>
   BENCH_RESULTS=FILE      markdown report (default bench/RESULTS.md; '-'
                           writes none)
