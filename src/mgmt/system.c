@@ -46,8 +46,8 @@ static bool parse_int(const char *v, int *out)
 static bool check_isns(const char *v)
 {
 	if (!strcmp(v, "On")) {
-		/* Storing On would make tgt-admin believe a server is
-		 * being used; refuse it instead (not implemented). */
+		/* This tgtd has no iSNS client: storing On would make
+		 * tgt-admin believe a server is being used, so refuse. */
 		log_error("iSNS is not supported by this tgtd");
 		return false;
 	}

@@ -130,16 +130,26 @@ static enum tgtadm_err unbind(struct account_binds *b, bool outgoing,
 	return TGTADM_SUCCESS;
 }
 
+/* The binding list of tid and the named account, or tgt's error. */
+static enum tgtadm_err lookup_binding(int tid, const char *user,
+				      struct account_binds **b,
+				      struct account **ac)
+{
+	*b = account_binds_of(tid);
+	if (!*b)
+		return TGTADM_NO_TARGET;
+	*ac = account_find(user);
+	return *ac ? TGTADM_SUCCESS : TGTADM_NO_USER;
+}
+
 enum tgtadm_err account_bind(int tid, bool outgoing, const char *user)
 {
-	struct account_binds *b = account_binds_of(tid);
+	struct account_binds *b;
 	struct account *ac;
+	enum tgtadm_err err = lookup_binding(tid, user, &b, &ac);
 
-	if (!b)
-		return TGTADM_NO_TARGET;
-	ac = account_find(user);
-	if (!ac)
-		return TGTADM_NO_USER;
+	if (err)
+		return err;
 	if (!outgoing)
 		return bind_incoming(b, ac);
 	if (b->out)
@@ -150,15 +160,11 @@ enum tgtadm_err account_bind(int tid, bool outgoing, const char *user)
 
 enum tgtadm_err account_unbind(int tid, bool outgoing, const char *user)
 {
-	struct account_binds *b = account_binds_of(tid);
+	struct account_binds *b;
 	struct account *ac;
+	enum tgtadm_err err = lookup_binding(tid, user, &b, &ac);
 
-	if (!b)
-		return TGTADM_NO_TARGET;
-	ac = account_find(user);
-	if (!ac)
-		return TGTADM_NO_USER;
-	return unbind(b, outgoing, ac);
+	return err ? err : unbind(b, outgoing, ac);
 }
 
 enum tgtadm_err account_del(const char *user)
