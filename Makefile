@@ -23,9 +23,14 @@ UNIT_SUPPORT = $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_SUPPORT_OBJS = $(UNIT_SUPPORT:%.c=$(BUILD)/obj/%.o)
 TOOL_BINS = $(BUILD)/tests/iscsi-verify
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built only in build-fuzz.
+FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
 PROGS = $(BUILD)/tgtd $(BUILD)/tgtadm $(BUILD)/tgt-admin
 
-.PHONY: all deps test unit integration asan-test tsan-test run clean
+.PHONY: all deps test unit integration asan-test tsan-test run clean \
+	fuzzers fuzz fuzz-smoke
 .SECONDARY:
 all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
 
@@ -56,6 +61,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJS) \
 $(BUILD)/tests/iscsi-verify: tests/tools/iscsi-verify.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< -liscsi
+
+# Fuzz harnesses reuse the unit-test fixtures (tests/unit/*.h).
+$(BUILD)/obj/tests/fuzz/%.o: CFLAGS += -Itests/unit
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(UNIT_SUPPORT_OBJS) \
+		$(BUILD)/libmtgt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS) -lcmocka
+fuzzers: $(FUZZ_BINS)
 
 deps:
 	@scripts/install-deps.sh
@@ -94,6 +107,20 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) asan-test
 	$(MAKE) tsan-test
+	$(MAKE) fuzz-smoke
+
+# Fuzzing with libFuzzer (clang) under ASan+UBSan. `make fuzz-smoke` (part
+# of `make test`) replays every saved regression input and fuzzes each
+# harness briefly from the seed corpus; `make fuzz` fuzzes each for
+# FUZZ_SECONDS (default 600). New corpus entries stay in build-fuzz/.
+FUZZ_MAKE = $(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
+	SAN=fuzzer-no-link,address,undefined
+fuzz-smoke:
+	$(FUZZ_MAKE) fuzzers
+	@tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-10}
+fuzz:
+	$(FUZZ_MAKE) fuzzers
+	@tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-600}
 
 run: deps all
 	@scripts/run-demo.sh $(BUILD)
@@ -105,6 +132,6 @@ bench: all
 	@BUILD=$(BUILD) bench/run.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

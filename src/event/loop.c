@@ -374,6 +374,7 @@ void ev_run(struct ev_loop *loop)
 	/* Work posted while the loop was stopping (deferred frees) must
 	 * still run: nothing else will ever run it. */
 	ev_drain(loop);
+	atomic_store(&loop->stop, false);
 }
 
 void ev_drain(struct ev_loop *loop)

@@ -278,14 +278,15 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 	tx->sent = 0;
 	list_add_tail(&tx->node, &conn->tx_queue);
 	/* Try at once: most responses fit in the socket buffer, which
-	 * saves an epoll round trip. */
-	if (conn->tx_queue.next == &tx->node) {
-		if (flush_tx(conn) < 0) {
-			iscsi_conn_close(conn);
-			return;
-		}
-	}
-	update_poll(conn);
+	 * saves an epoll round trip. A failed send does not close the
+	 * connection here: callers up the stack (command completion, the
+	 * CmdSN queue) still use the session. The PDU stays queued; the
+	 * socket then polls writable (or hung up) and the event handler
+	 * closes the connection with nothing else on the stack. */
+	if (conn->tx_queue.next == &tx->node)
+		flush_tx(conn);
+	if (conn->state != CONN_CLOSING)
+		update_poll(conn);
 }
 
 void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx)

@@ -343,7 +343,8 @@ static void send_login_rsp(struct iscsi_conn *conn, struct kv_text *text,
 		iscsi_conn_close(conn);
 		return;
 	}
-	memcpy((void *)tx->data, text->buf, text->len);
+	if (text->len) /* an empty text may have no buffer at all */
+		memcpy((void *)tx->data, text->buf, text->len);
 	fill_login_rsp(conn, tx, flags, 0);
 	iscsi_conn_queue(conn, tx);
 }

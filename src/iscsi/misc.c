@@ -128,7 +128,9 @@ static void text_send_chunk(struct iscsi_conn *conn, uint32_t itt)
 	tx->bhs[1] = more ? 0x40 /* Continue */ : ISCSI_FLAG_FINAL;
 	put_be32(tx->bhs + PDU_ITT, itt);
 	put_be32(tx->bhs + PDU_TTT, more ? conn->text_ttt : ISCSI_RESERVED_TAG);
-	memcpy((void *)tx->data, conn->text_rsp + conn->text_rsp_off, len);
+	if (len) /* an empty answer may have no buffer */
+		memcpy((void *)tx->data, conn->text_rsp + conn->text_rsp_off,
+		       len);
 	tx->takes_statsn = true;
 	conn->text_rsp_off += len;
 	if (!more) {

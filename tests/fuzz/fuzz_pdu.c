@@ -1,0 +1,177 @@
+/* libFuzzer harness: the iSCSI transport end to end. The input is the
+ * byte stream an initiator sends on one TCP connection (login, then full
+ * feature phase PDUs); it reaches a real connection of an in-process
+ * daemon through a socketpair: PDU framing, login and key negotiation,
+ * discovery, migration to the target's thread, SCSI commands with R2T and
+ * Data-Out, NOP, Text, TMF, Logout. The seeds are streams recorded from
+ * libiscsi sessions (tests/fuzz/record.py), so that mutations reach the
+ * full feature phase.
+ *
+ * One target (LUN 1 on the null store, open to every initiator) lives for
+ * the whole run. After writing the input and closing the sending side,
+ * the harness runs the main loop until the connection is gone from the
+ * main loop and the target has no session left. */
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "event/loop.h"
+#include "iscsi/iscsi.h"
+#include "mgmt/dispatch.h"
+#include "mgmt/ipc_proto.h"
+#include "target/registry.h"
+
+#define FUZZ_TID 1
+#define FUZZ_TARGET "iqn.2026-01.org.mtgt:fuzz"
+/* How long one input may keep the daemon busy before it is cut off. */
+#define INPUT_DEADLINE_MS 5000
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* The harness's own state; touched only by the fuzzing (main) thread. */
+struct harness {
+	struct ev_loop *loop;
+	struct ev_timer tick;
+	int peer_fd;         /* the initiator's end of the socketpair */
+	uint64_t deadline;
+};
+
+static struct harness h;
+
+static int manage(int mode, int op, uint64_t lun, const char *payload,
+		  struct strbuf *out)
+{
+	struct tgtadm_req req = { .mode = mode, .op = op, .tid = FUZZ_TID,
+				  .lun = lun };
+	char *copy = strdup(payload);
+	struct mgmt_result r;
+
+	strcpy(req.lld, "iscsi");
+	r = mgmt_execute(h.loop, &req, copy, out);
+	free(copy);
+	return r.err;
+}
+
+static void setup_target(void)
+{
+	struct strbuf out;
+
+	strbuf_init(&out);
+	if (manage(MODE_TARGET, OP_NEW, 0, "targetname=" FUZZ_TARGET, &out) ||
+	    manage(MODE_DEVICE, OP_NEW, 1, "path=none,bstype=null", &out) ||
+	    manage(MODE_TARGET, OP_BIND, 0, "initiator-address=ALL", &out)) {
+		fprintf(stderr, "fuzz_pdu: cannot set up the target\n");
+		abort();
+	}
+	strbuf_free(&out);
+}
+
+static bool target_has_sessions(void)
+{
+	struct strbuf out;
+	bool busy;
+
+	strbuf_init(&out);
+	manage(MODE_TARGET, OP_SHOW, 0, "", &out);
+	busy = out.buf && strstr(out.buf, "I_T nexus:");
+	strbuf_free(&out);
+	return busy;
+}
+
+static void drain_peer(void)
+{
+	char buf[65536];
+
+	while (recv(h.peer_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void on_tick(struct ev_loop *loop, void *arg)
+{
+	(void)arg;
+	drain_peer();
+	if ((list_empty(registry_main_conns()) && !target_has_sessions()) ||
+	    ev_now_ms() > h.deadline) {
+		ev_stop(loop);
+		return;
+	}
+	ev_timer_start(loop, &h.tick, 1);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	h.loop = ev_loop_create("tgtd", NULL);
+	if (!h.loop)
+		abort();
+	ev_timer_init(&h.tick, on_tick, NULL);
+	setup_target();
+	return 0;
+}
+
+static void fake_addresses(struct sockaddr_storage *peer,
+			   struct sockaddr_storage *local)
+{
+	struct sockaddr_in *p = (struct sockaddr_in *)peer;
+	struct sockaddr_in *l = (struct sockaddr_in *)local;
+
+	memset(peer, 0, sizeof(*peer));
+	memset(local, 0, sizeof(*local));
+	p->sin_family = l->sin_family = AF_INET;
+	p->sin_addr.s_addr = l->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->sin_port = htons(40000);
+	l->sin_port = htons(3260);
+}
+
+/* Writes the input and closes the sending side. The socket buffer is
+ * set larger than the biggest input (-max_len in run.sh), so the whole
+ * input fits before the daemon reads any of it. */
+static void send_input(const uint8_t *data, size_t size)
+{
+	int sndbuf = 4 << 20;
+	size_t off = 0;
+
+	setsockopt(h.peer_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	while (off < size) {
+		ssize_t n = send(h.peer_fd, data + off, size - off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	shutdown(h.peer_fd, SHUT_WR);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sockaddr_storage peer, local;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	h.peer_fd = sv[1];
+	fake_addresses(&peer, &local);
+	if (!iscsi_conn_new(h.loop, sv[0], &peer, &local))
+		abort();
+	send_input(data, size);
+	h.deadline = ev_now_ms() + INPUT_DEADLINE_MS;
+	ev_timer_start(h.loop, &h.tick, 0);
+	ev_run(h.loop);
+	ev_timer_stop(h.loop, &h.tick);
+	if (!list_empty(registry_main_conns()) || target_has_sessions()) {
+		/* Still busy at the deadline: a hang worth a report. */
+		fprintf(stderr, "fuzz_pdu: connection still open after %d ms\n",
+			INPUT_DEADLINE_MS);
+		abort();
+	}
+	close(h.peer_fd);
+	return 0;
+}
