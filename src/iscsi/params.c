@@ -205,8 +205,9 @@ bool iscsi_param_update(struct iscsi_params *p, const char *name,
 		v = parse_digest_list(value);
 		if (!v)
 			return false;
-		/* Only what this build can do is offered: digests are
-		 * computed per PDU, so CRC32C is accepted only with None. */
+		/* As tgt: None stays acceptable, so that enabling CRC32C
+		 * does not lock out initiators that only offer None. */
+		v |= ISCSI_DIGEST_NONE;
 		break;
 	default:
 		if (!parse_number(value, &v) || !value_in_range(k, v))
@@ -218,7 +219,7 @@ bool iscsi_param_update(struct iscsi_params *p, const char *name,
 }
 
 /* Digests this transport implements. */
-#define SUPPORTED_DIGESTS ISCSI_DIGEST_NONE
+#define SUPPORTED_DIGESTS (ISCSI_DIGEST_NONE | ISCSI_DIGEST_CRC32C)
 
 static void negotiate_digest(uint32_t target_set, const char *offer,
 			     uint32_t *out, char *answer, size_t size)

@@ -80,6 +80,38 @@ static void test_digest_choice(void **state)
 	assert_string_equal(negotiate(&conn, "DataDigest", "CRC32C"), "Reject");
 }
 
+/* With CRC32C enabled on the target, the initiator's order decides, and
+ * None stays possible as with tgt. */
+static void test_digest_enabled(void **state)
+{
+	struct iscsi_params target, conn;
+	char answer[64];
+	bool known;
+
+	(void)state;
+	iscsi_params_target_defaults(&target);
+	iscsi_params_rfc_defaults(&conn);
+	assert_true(iscsi_param_update(&target, "HeaderDigest", "CRC32C",
+				       &known));
+	assert_int_equal(target.val[ISCSI_PARAM_HDRDGST],
+			 ISCSI_DIGEST_CRC32C | ISCSI_DIGEST_NONE);
+	iscsi_param_format(ISCSI_PARAM_HDRDGST, target.val[ISCSI_PARAM_HDRDGST],
+			   answer, sizeof(answer));
+	assert_string_equal(answer, "CRC32C");
+	iscsi_param_negotiate(&target, &conn, "HeaderDigest", "CRC32C,None",
+			      answer, sizeof(answer));
+	assert_string_equal(answer, "CRC32C");
+	assert_int_equal(conn.val[ISCSI_PARAM_HDRDGST], ISCSI_DIGEST_CRC32C);
+	iscsi_param_negotiate(&target, &conn, "HeaderDigest", "None,CRC32C",
+			      answer, sizeof(answer));
+	assert_string_equal(answer, "None");
+	assert_int_equal(conn.val[ISCSI_PARAM_HDRDGST], ISCSI_DIGEST_NONE);
+	/* DataDigest was not enabled: CRC32C alone cannot be agreed. */
+	iscsi_param_negotiate(&target, &conn, "DataDigest", "CRC32C", answer,
+			      sizeof(answer));
+	assert_string_equal(answer, "Reject");
+}
+
 static void test_declared_recv_length(void **state)
 {
 	struct iscsi_params conn;
@@ -168,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_range_rejected),
 		cmocka_unit_test(test_boolean_rules),
 		cmocka_unit_test(test_digest_choice),
+		cmocka_unit_test(test_digest_enabled),
 		cmocka_unit_test(test_declared_recv_length),
 		cmocka_unit_test(test_update_and_format),
 		cmocka_unit_test(test_kv_iteration),
