@@ -80,8 +80,8 @@ static void test_digest_choice(void **state)
 	assert_string_equal(negotiate(&conn, "DataDigest", "CRC32C"), "Reject");
 }
 
-/* With CRC32C enabled on the target, the initiator's order decides, and
- * None stays possible as with tgt. */
+/* With CRC32C enabled on the target, every initiator that offers CRC32C
+ * gets it, and None stays possible for the others, as with tgt. */
 static void test_digest_enabled(void **state)
 {
 	struct iscsi_params target, conn;
@@ -103,6 +103,9 @@ static void test_digest_enabled(void **state)
 	assert_string_equal(answer, "CRC32C");
 	assert_int_equal(conn.val[ISCSI_PARAM_HDRDGST], ISCSI_DIGEST_CRC32C);
 	iscsi_param_negotiate(&target, &conn, "HeaderDigest", "None,CRC32C",
+			      answer, sizeof(answer));
+	assert_string_equal(answer, "CRC32C");
+	iscsi_param_negotiate(&target, &conn, "HeaderDigest", "None,MD5",
 			      answer, sizeof(answer));
 	assert_string_equal(answer, "None");
 	assert_int_equal(conn.val[ISCSI_PARAM_HDRDGST], ISCSI_DIGEST_NONE);
