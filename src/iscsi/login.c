@@ -260,8 +260,10 @@ static uint16_t negotiate_keys(struct iscsi_conn *conn, char *text,
 			return ISCSI_LOGIN_INITIATOR_ERROR;
 		if (login_name_key(login, key, value))
 			continue;
-		if (login->csg == ISCSI_STAGE_SECURITY &&
-		    !strcmp(key, "AuthMethod")) {
+		/* AuthMethod belongs to the security stage; one that comes
+		 * with the operational stage is still answered (after
+		 * check_authenticated): None where no CHAP is needed. */
+		if (!strcmp(key, "AuthMethod")) {
 			uint16_t status = negotiate_auth(login, value, out);
 
 			if (status)

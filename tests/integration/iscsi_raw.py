@@ -11,6 +11,7 @@ import hashlib
 import os
 import socket
 import struct
+import sys
 
 INITIATOR = "iqn.2026-01.org.mtgt:raw"
 
@@ -96,6 +97,32 @@ def parse_text(data):
             k, v = item.decode().split("=", 1)
             out[k] = v
     return out
+
+
+class Checks:
+    """Test bookkeeping: check(name, ok, detail) prints one line;
+    run(tests) runs test functions (an exception fails that test),
+    prints "N passed, N failed" and exits 1 on any failure."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok   " + name)
+        else:
+            self.failed += 1
+            print("FAIL " + name + ": " + detail)
+
+    def run(self, tests):
+        for t in tests:
+            try:
+                t()
+            except Exception as e:  # a broken exchange is a failed check
+                self(t.__name__, False, repr(e))
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        sys.exit(1 if self.failed else 0)
 
 
 class Closed(Exception):

@@ -134,6 +134,9 @@ struct fixture {
 	struct chap_accounts acc;
 	struct kv_text out;
 	char text[512]; /* the "initiator's" keys, as pointers need them */
+	uint8_t id;     /* the target's CHAP_I and CHAP_C */
+	uint8_t challenge[CHAP_DIGEST_MAX];
+	int len;
 };
 
 static const char *lookup(void *arg, const char *name)
@@ -193,30 +196,42 @@ static enum chap_result feed(struct fixture *f, const char *const *pairs)
 	return chap_step(&f->chap, &f->acc, &f->out, "test");
 }
 
-/* Sends CHAP_A and parses the challenge the target answers with. */
-static void start(struct fixture *f, const char *algs, uint8_t *id,
-		  uint8_t *challenge, int *len)
+/* Starts a fresh exchange: sends CHAP_A and keeps the target's CHAP_I and
+ * CHAP_C. */
+static void start(struct fixture *f, const char *algs)
 {
 	char a[32];
 	const char *pairs[] = { a, NULL };
 
+	chap_init(&f->chap);
 	snprintf(a, sizeof(a), "CHAP_A=%s", algs);
 	assert_int_equal(feed(f, pairs), CHAP_CONTINUE);
-	assert_true(chap_decode_id(answer(f, "CHAP_I"), id));
-	*len = chap_decode_binary(answer(f, "CHAP_C"), challenge,
-				  CHAP_DIGEST_MAX);
-	assert_true(*len >= CHAP_CHALLENGE_MIN);
+	assert_true(chap_decode_id(answer(f, "CHAP_I"), &f->id));
+	f->len = chap_decode_binary(answer(f, "CHAP_C"), f->challenge,
+				    CHAP_DIGEST_MAX);
+	assert_true(f->len >= CHAP_CHALLENGE_MIN);
 }
 
-/* "CHAP_R=0x..." made with secret for the target's challenge. */
-static void make_response(enum chap_alg alg, uint8_t id, const char *secret,
-			  const uint8_t *challenge, int len, char *pair)
+/* "CHAP_R=0x..." made with secret for the target's challenge, and an
+ * identifier id_offset away from the target's. */
+static void make_response(struct fixture *f, enum chap_alg alg, int id_offset,
+			  const char *secret, char *pair)
 {
 	uint8_t r[CHAP_DIGEST_MAX];
 
-	assert_true(chap_response(alg, id, secret, challenge, (size_t)len, r));
+	assert_true(chap_response(alg, (uint8_t)(f->id + id_offset), secret,
+				  f->challenge, (size_t)f->len, r));
 	strcpy(pair, "CHAP_R=");
 	chap_encode_hex(r, chap_digest_len(alg), pair + 7);
+}
+
+/* A fresh MD5 exchange answered with secret, then `pairs` sent. */
+static enum chap_result md5_answer(struct fixture *f, const char *secret,
+				   char *r, const char *const *pairs)
+{
+	start(f, "5");
+	make_response(f, CHAP_ALG_MD5, 0, secret, r);
+	return feed(f, pairs);
 }
 
 static void test_one_way_each_algorithm(void **state)
@@ -226,16 +241,13 @@ static void test_one_way_each_algorithm(void **state)
 				 CHAP_ALG_SHA3_256 };
 
 	for (size_t i = 0; i < 4; i++) {
-		uint8_t id, c[CHAP_DIGEST_MAX];
 		char offer[8], r[160];
 		const char *pairs[] = { "CHAP_N=alice", r, NULL };
-		int len;
 
-		chap_init(&f->chap);
 		snprintf(offer, sizeof(offer), "%d,5", algs[i]);
-		start(f, offer, &id, c, &len);
+		start(f, offer);
 		assert_int_equal(atoi(answer(f, "CHAP_A")), algs[i]);
-		make_response(algs[i], id, "alice-secret-12", c, len, r);
+		make_response(f, algs[i], 0, "alice-secret-12", r);
 		assert_int_equal(feed(f, pairs), CHAP_SUCCESS);
 		assert_int_equal(f->out.len, 0); /* nothing to say back */
 	}
@@ -244,46 +256,36 @@ static void test_one_way_each_algorithm(void **state)
 static void test_wrong_secret_or_user(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t id, c[CHAP_DIGEST_MAX];
 	char r[160];
 	const char *wrong_user[] = { "CHAP_N=bob", r, NULL };
 	const char *pairs[] = { "CHAP_N=alice", r, NULL };
-	int len;
 
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, id, "alice-secret-12", c, len, r);
-	assert_int_equal(feed(f, wrong_user), CHAP_AUTH_FAILURE);
+	assert_int_equal(md5_answer(f, "alice-secret-12", r, wrong_user),
+			 CHAP_AUTH_FAILURE);
 	/* A failed exchange stays failed. */
 	assert_int_equal(feed(f, pairs), CHAP_AUTH_FAILURE);
-
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, id, "alice-secret-13", c, len, r);
-	assert_int_equal(feed(f, pairs), CHAP_AUTH_FAILURE);
-
+	assert_int_equal(md5_answer(f, "alice-secret-13", r, pairs),
+			 CHAP_AUTH_FAILURE);
 	/* The right response for another identifier is wrong too. */
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, (uint8_t)(id + 1), "alice-secret-12", c,
-		      len, r);
+	start(f, "5");
+	make_response(f, CHAP_ALG_MD5, 1, "alice-secret-12", r);
 	assert_int_equal(feed(f, pairs), CHAP_AUTH_FAILURE);
 }
 
 static void test_mutual(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t id, c[CHAP_DIGEST_MAX], mine[CHAP_DIGEST_MAX];
-	uint8_t want[CHAP_DIGEST_MAX], got[CHAP_DIGEST_MAX];
+	uint8_t mine[CHAP_DIGEST_MAX], want[CHAP_DIGEST_MAX];
+	uint8_t got[CHAP_DIGEST_MAX];
 	char r[160];
 	const char *pairs[] = { "CHAP_N=alice", r, "CHAP_I=9",
 				"CHAP_C=0x00112233445566778899aabbccddeeff",
 				NULL };
-	int len;
 
 	f->acc.out_user = "target-user";
 	f->acc.out_secret = "target-secret-1";
-	start(f, "7", &id, c, &len);
-	make_response(CHAP_ALG_SHA256, id, "alice-secret-12", c, len, r);
+	start(f, "7");
+	make_response(f, CHAP_ALG_SHA256, 0, "alice-secret-12", r);
 	assert_int_equal(feed(f, pairs), CHAP_SUCCESS);
 	assert_string_equal(answer(f, "CHAP_N"), "target-user");
 	assert_int_equal(chap_decode_binary("0x00112233445566778899aabbccddeeff",
@@ -298,35 +300,27 @@ static void test_mutual(void **state)
 static void test_mutual_refusals(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t id, c[CHAP_DIGEST_MAX];
 	char r[160], reflected[160];
 	const char *no_out[] = { "CHAP_N=alice", r, "CHAP_I=1",
 				 "CHAP_C=0x0102030405060708", NULL };
 	const char *half[] = { "CHAP_N=alice", r, "CHAP_I=1", NULL };
 	const char *reflect[] = { "CHAP_N=alice", r, "CHAP_I=1", reflected,
 				  NULL };
-	int len;
 
 	/* Mutual asked, but the target has no outgoing account. */
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, id, "alice-secret-12", c, len, r);
-	assert_int_equal(feed(f, no_out), CHAP_AUTH_FAILURE);
-
+	assert_int_equal(md5_answer(f, "alice-secret-12", r, no_out),
+			 CHAP_AUTH_FAILURE);
 	f->acc.out_user = "target-user";
 	f->acc.out_secret = "target-secret-1";
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, id, "alice-secret-12", c, len, r);
-	assert_int_equal(feed(f, half), CHAP_AUTH_FAILURE);
-
+	assert_int_equal(md5_answer(f, "alice-secret-12", r, half),
+			 CHAP_AUTH_FAILURE);
 	/* Our own challenge sent back (in uppercase hex: the value counts,
 	 * not its spelling). */
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, id, "alice-secret-12", c, len, r);
+	start(f, "5");
+	make_response(f, CHAP_ALG_MD5, 0, "alice-secret-12", r);
 	strcpy(reflected, "CHAP_C=0x");
-	for (int i = 0; i < len; i++)
-		sprintf(reflected + 9 + 2 * i, "%02X", c[i]);
+	for (int i = 0; i < f->len; i++)
+		sprintf(reflected + 9 + 2 * i, "%02X", f->challenge[i]);
 	assert_int_equal(feed(f, reflect), CHAP_AUTH_FAILURE);
 	assert_null(answer(f, "CHAP_R"));
 }
@@ -336,64 +330,51 @@ static void test_mutual_refusals(void **state)
 static void test_shared_secret_refused(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t id, c[CHAP_DIGEST_MAX];
 	char r[160];
 	const char *pairs[] = { "CHAP_N=alice", r, NULL };
-	int len;
 
 	f->acc.out_user = "target-user";
 	f->acc.out_secret = "alice-secret-12";
-	start(f, "5", &id, c, &len);
-	make_response(CHAP_ALG_MD5, id, "alice-secret-12", c, len, r);
-	assert_int_equal(feed(f, pairs), CHAP_AUTH_FAILURE);
+	assert_int_equal(md5_answer(f, "alice-secret-12", r, pairs),
+			 CHAP_AUTH_FAILURE);
 }
 
 static void test_malformed_exchanges(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t id, c[CHAP_DIGEST_MAX];
-	int len;
 	const char *unknown_alg[] = { "CHAP_A=1,2,3", NULL };
 	const char *early[] = { "CHAP_N=alice", "CHAP_R=0x00", NULL };
 	const char *twice[] = { "CHAP_A=5", "CHAP_A=5", NULL };
-	const char *short_r[] = { "CHAP_N=alice", "CHAP_R=0x0011", NULL };
-	const char *bad_r[] = { "CHAP_N=alice", "CHAP_R=secret", NULL };
-	const char *no_n[] = { "CHAP_R=0x00112233445566778899aabbccddeeff",
-			       NULL };
-	const char *again[] = { "CHAP_A=5", NULL };
+	const char *const after_challenge[][3] = {
+		{ "CHAP_N=alice", "CHAP_R=0x0011", NULL },  /* too short */
+		{ "CHAP_N=alice", "CHAP_R=secret", NULL },  /* not binary */
+		{ "CHAP_R=0x00112233445566778899aabbccddeeff", NULL }, /* no N */
+		{ "CHAP_A=5", NULL },                       /* again */
+	};
 
 	assert_int_equal(feed(f, unknown_alg), CHAP_AUTH_FAILURE);
 	chap_init(&f->chap);
 	assert_int_equal(feed(f, early), CHAP_AUTH_FAILURE);
 	chap_init(&f->chap);
 	assert_int_equal(feed(f, twice), CHAP_AUTH_FAILURE);
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	assert_int_equal(feed(f, short_r), CHAP_AUTH_FAILURE);
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	assert_int_equal(feed(f, bad_r), CHAP_AUTH_FAILURE);
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	assert_int_equal(feed(f, no_n), CHAP_AUTH_FAILURE);
-	chap_init(&f->chap);
-	start(f, "5", &id, c, &len);
-	assert_int_equal(feed(f, again), CHAP_AUTH_FAILURE);
+	for (size_t i = 0; i < 4; i++) {
+		start(f, "5");
+		assert_int_equal(feed(f, after_challenge[i]),
+				 CHAP_AUTH_FAILURE);
+	}
 }
 
-/* Each exchange gets a fresh identifier and challenge. */
+/* Each exchange gets a fresh challenge. */
 static void test_challenges_differ(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t id1, id2, c1[CHAP_DIGEST_MAX], c2[CHAP_DIGEST_MAX];
-	int len1, len2;
+	uint8_t first[CHAP_DIGEST_MAX];
 
-	start(f, "5", &id1, c1, &len1);
-	chap_init(&f->chap);
-	start(f, "5", &id2, c2, &len2);
-	assert_int_equal(len1, 16);
-	assert_int_equal(len1, len2);
-	assert_memory_not_equal(c1, c2, 16);
+	start(f, "5");
+	memcpy(first, f->challenge, sizeof(first));
+	start(f, "5");
+	assert_int_equal(f->len, 16);
+	assert_memory_not_equal(first, f->challenge, 16);
 }
 
 int main(void)
