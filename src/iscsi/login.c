@@ -455,7 +455,8 @@ static void send_login_rsp(struct iscsi_conn *conn, struct kv_text *text,
 		iscsi_conn_close(conn);
 		return;
 	}
-	memcpy((void *)tx->data, text->buf, text->len);
+	if (text->len) /* e.g. the answer to a one-way CHAP_R is empty */
+		memcpy((void *)tx->data, text->buf, text->len);
 	fill_login_rsp(conn, tx, flags, 0);
 	iscsi_conn_queue(conn, tx);
 }
