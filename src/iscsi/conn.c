@@ -194,11 +194,13 @@ void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs)
 	}
 }
 
+/* Padding of data segments (always zeros), read-only. */
+static const uint8_t zero_pad[4];
+
 /* Digests cover the header and the padded data segment; Login Responses
  * never carry them, not even the last one, sent after the connection's
  * digests were agreed. */
-static void compute_digests(struct iscsi_tx *tx, struct iscsi_conn *conn,
-			    const uint8_t *zero_pad)
+static void compute_digests(struct iscsi_tx *tx, struct iscsi_conn *conn)
 {
 	bool login = pdu_opcode(tx->bhs) == ISCSI_OP_LOGIN_RSP;
 
@@ -219,8 +221,7 @@ static void compute_digests(struct iscsi_tx *tx, struct iscsi_conn *conn,
 	}
 }
 
-static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn,
-		     const uint8_t *zero_pad)
+static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn)
 {
 	pdu_set_data_len(tx->bhs, tx->data_len);
 	if (tx->takes_statsn) {
@@ -231,12 +232,11 @@ static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn,
 		 * one, ExpCmdSN/MaxCmdSN current (RFC 7143 §11.7.4). */
 		iscsi_conn_fill_sn(conn, tx->bhs);
 	}
-	compute_digests(tx, conn, zero_pad);
+	compute_digests(tx, conn);
 }
 
 /* The parts of a PDU not yet written, as iovecs. Returns their count. */
-static int tx_iov(struct iscsi_tx *tx, const uint8_t *zero_pad,
-		  struct iovec *out)
+static int tx_iov(struct iscsi_tx *tx, struct iovec *out)
 {
 	struct iovec iov[] = {
 		{ tx->bhs, ISCSI_BHS_LEN },
@@ -271,8 +271,6 @@ static uint32_t tx_total(const struct iscsi_tx *tx)
  * connection failed. */
 static int flush_tx(struct iscsi_conn *conn)
 {
-	static const uint8_t zero_pad[4];
-
 	while (!list_empty(&conn->tx_queue)) {
 		struct iscsi_tx *tx =
 			list_first_entry(&conn->tx_queue, struct iscsi_tx, node);
@@ -281,8 +279,8 @@ static int flush_tx(struct iscsi_conn *conn)
 		ssize_t n;
 
 		if (tx->sent == 0)
-			start_tx(tx, conn, zero_pad);
-		msg.msg_iovlen = (size_t)tx_iov(tx, zero_pad, out);
+			start_tx(tx, conn);
+		msg.msg_iovlen = (size_t)tx_iov(tx, out);
 		n = sendmsg(conn->io.fd, &msg, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)

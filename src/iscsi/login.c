@@ -11,11 +11,17 @@
 #include "iscsi/iscsi.h"
 #include "target/registry.h"
 
+enum login_auth {
+	AUTH_UNDECIDED,
+	AUTH_NONE,
+	AUTH_CHAP,
+};
+
 /* Login state of one connection; main thread only. */
 struct iscsi_login {
 	bool started;
 	uint8_t csg;           /* current stage */
-	enum { AUTH_UNDECIDED, AUTH_NONE, AUTH_CHAP } auth;
+	enum login_auth auth;
 	bool authenticated;    /* the chosen AuthMethod has succeeded */
 	struct chap chap;
 	bool declared_mrdsl;   /* our MaxRecvDataSegmentLength was sent */
@@ -148,7 +154,7 @@ static bool chap_required(const struct iscsi_login *login)
 }
 
 /* The first method of the initiator's AuthMethod list that we accept. */
-static int choose_auth(const char *offer, bool need_chap)
+static enum login_auth choose_auth(const char *offer, bool need_chap)
 {
 	const char *p = offer;
 

@@ -3,7 +3,7 @@
   target IQN1: incoming alice/alice-secret-12 and bob/bob-secret-1234,
                outgoing tuser/target-secret-9
   target IQN2: no accounts
-  discovery:   incoming dave/dave-secret-123
+  discovery:   incoming dave/dave-secret-123, outgoing tuser
 Every CHAP algorithm one-way and mutual, algorithm preference, both value
 encodings, and the refusals (wrong secret or user, reflected challenge,
 malformed and oversized values, AuthMethod=None where CHAP is required).
@@ -175,8 +175,10 @@ def t_auth_method():
 
 def t_discovery():
     conn = Conn(HOST, PORT)
-    status = conn.login(chap=Chap("dave", "dave-secret-123", algs="7"))
-    check("discovery CHAP login", status == 0, "0x%04x" % status)
+    chap = Chap("dave", "dave-secret-123", algs="7", mutual=TARGET)
+    status = conn.login(chap=chap)
+    check("discovery mutual CHAP login", status == 0 and chap.target_ok,
+          "0x%04x" % status)
     if status == 0:
         listing = conn.text([("SendTargets", "All")])
         check("SendTargets after discovery CHAP lists both targets",

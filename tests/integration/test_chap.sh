@@ -70,6 +70,8 @@ check "target without accounts still logs in without CHAP" timeout 20 \
 check "discovery without accounts needs no CHAP" timeout 20 iscsi-ls \
 	"iscsi://127.0.0.1:$PORT"
 adm "bind dave to discovery" --mode account --op bind --user dave
+adm "bind tuser to discovery (outgoing)" --mode account --op bind \
+	--user tuser --outgoing
 check_rc 10 "discovery without CHAP refused" timeout 20 iscsi-ls \
 	"iscsi://127.0.0.1:$PORT"
 check "discovery with CHAP" timeout 20 iscsi-ls \
