@@ -194,6 +194,33 @@ void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs)
 	}
 }
 
+/* Padding of data segments (always zeros), read-only. */
+static const uint8_t zero_pad[4];
+
+/* Digests cover the header and the padded data segment; Login Responses
+ * never carry them, not even the last one, sent after the connection's
+ * digests were agreed. */
+static void compute_digests(struct iscsi_tx *tx, struct iscsi_conn *conn)
+{
+	bool login = pdu_opcode(tx->bhs) == ISCSI_OP_LOGIN_RSP;
+
+	tx->header_digest_len = 0;
+	tx->data_digest_len = 0;
+	if (conn->header_digest && !login) {
+		iscsi_digest_put(tx->header_digest,
+				 iscsi_crc32c(tx->bhs, ISCSI_BHS_LEN));
+		tx->header_digest_len = ISCSI_DIGEST_LEN;
+	}
+	if (conn->data_digest && !login && tx->data_len) {
+		uint32_t crc = iscsi_crc32c_update(ISCSI_CRC32C_INIT, tx->data,
+						   tx->data_len);
+
+		crc = iscsi_crc32c_update(crc, zero_pad, pdu_pad(tx->data_len));
+		iscsi_digest_put(tx->data_digest, iscsi_crc32c_final(crc));
+		tx->data_digest_len = ISCSI_DIGEST_LEN;
+	}
+}
+
 static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn)
 {
 	pdu_set_data_len(tx->bhs, tx->data_len);
@@ -205,42 +232,55 @@ static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn)
 		 * one, ExpCmdSN/MaxCmdSN current (RFC 7143 §11.7.4). */
 		iscsi_conn_fill_sn(conn, tx->bhs);
 	}
+	compute_digests(tx, conn);
+}
+
+/* The parts of a PDU not yet written, as iovecs. Returns their count. */
+static int tx_iov(struct iscsi_tx *tx, struct iovec *out)
+{
+	struct iovec iov[] = {
+		{ tx->bhs, ISCSI_BHS_LEN },
+		{ tx->header_digest, tx->header_digest_len },
+		{ (void *)tx->data, tx->data_len },
+		{ (void *)zero_pad, pdu_pad(tx->data_len) },
+		{ tx->data_digest, tx->data_digest_len },
+	};
+	uint32_t skip = tx->sent;
+	int cnt = 0;
+
+	for (size_t i = 0; i < sizeof(iov) / sizeof(iov[0]); i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= (uint32_t)iov[i].iov_len;
+			continue;
+		}
+		out[cnt].iov_base = (char *)iov[i].iov_base + skip;
+		out[cnt].iov_len = iov[i].iov_len - skip;
+		skip = 0;
+		cnt++;
+	}
+	return cnt;
+}
+
+static uint32_t tx_total(const struct iscsi_tx *tx)
+{
+	return ISCSI_BHS_LEN + tx->header_digest_len + tx->data_len +
+	       pdu_pad(tx->data_len) + tx->data_digest_len;
 }
 
 /* Writes as much of the queue as the socket takes. Returns -1 if the
  * connection failed. */
 static int flush_tx(struct iscsi_conn *conn)
 {
-	static const uint8_t zero_pad[4];
-
 	while (!list_empty(&conn->tx_queue)) {
 		struct iscsi_tx *tx =
 			list_first_entry(&conn->tx_queue, struct iscsi_tx, node);
-		uint32_t pad = pdu_pad(tx->data_len);
-		uint32_t total = ISCSI_BHS_LEN + tx->data_len + pad;
-		struct iovec iov[3];
-		int cnt = 0;
-		uint32_t skip = tx->sent;
+		struct iovec out[5];
+		struct msghdr msg = { .msg_iov = out };
 		ssize_t n;
 
 		if (tx->sent == 0)
 			start_tx(tx, conn);
-		iov[0] = (struct iovec){ tx->bhs, ISCSI_BHS_LEN };
-		iov[1] = (struct iovec){ (void *)tx->data, tx->data_len };
-		iov[2] = (struct iovec){ (void *)zero_pad, pad };
-		/* Skip what a previous partial write already sent. */
-		struct iovec out[3];
-		for (int i = 0; i < 3; i++) {
-			if (skip >= iov[i].iov_len) {
-				skip -= (uint32_t)iov[i].iov_len;
-				continue;
-			}
-			out[cnt].iov_base = (char *)iov[i].iov_base + skip;
-			out[cnt].iov_len = iov[i].iov_len - skip;
-			skip = 0;
-			cnt++;
-		}
-		struct msghdr msg = { .msg_iov = out, .msg_iovlen = (size_t)cnt };
+		msg.msg_iovlen = (size_t)tx_iov(tx, out);
 		n = sendmsg(conn->io.fd, &msg, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -249,7 +289,7 @@ static int flush_tx(struct iscsi_conn *conn)
 		}
 		tx->sent += (uint32_t)n;
 		conn->tx_octets += (uint64_t)n;
-		if (tx->sent < total)
+		if (tx->sent < tx_total(tx))
 			return 0;
 		list_del(&tx->node);
 		tx->release(conn, tx, true);
@@ -346,6 +386,7 @@ static int rx_begin_data(struct iscsi_conn *conn)
 
 	conn->rx_task = NULL;
 	conn->rx_scratch_left = 0;
+	conn->rx_discard_crc = ISCSI_CRC32C_INIT;
 	conn->rx_len = dlen + pdu_pad(dlen);
 	if (dlen > max_rx_data(conn) && op != ISCSI_OP_LOGIN_REQ &&
 	    op != ISCSI_OP_TEXT_REQ) {
@@ -452,6 +493,9 @@ static int rx_discard(struct iscsi_conn *conn)
 
 		if (n > 0) {
 			conn->rx_got += (uint32_t)n;
+			if (conn->data_digest)
+				conn->rx_discard_crc = iscsi_crc32c_update(
+					conn->rx_discard_crc, sink, (size_t)n);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -459,6 +503,20 @@ static int rx_discard(struct iscsi_conn *conn)
 		return -1;
 	}
 	return 1;
+}
+
+/* The header (BHS and AHS) is in: its digest comes next, or the data. */
+static int rx_header_done(struct iscsi_conn *conn)
+{
+	conn->rx_got = 0;
+	if (conn->header_digest) {
+		conn->rx_state = RX_HEADER_DIGEST;
+		return 0;
+	}
+	if (rx_begin_data(conn) < 0)
+		return -1;
+	conn->rx_state = RX_DATA;
+	return 0;
 }
 
 static int rx_after_bhs(struct iscsi_conn *conn)
@@ -482,15 +540,68 @@ static int rx_after_bhs(struct iscsi_conn *conn)
 		conn->rx_state = RX_AHS;
 		return 0;
 	}
-	if (rx_begin_data(conn) < 0)
-		return -1;
-	conn->rx_state = RX_DATA;
-	return 0;
+	return rx_header_done(conn);
+}
+
+/* A header whose digest is wrong cannot be trusted, its lengths least of
+ * all, so the next PDU cannot be found: the connection ends (RFC 7143
+ * §7.8). */
+static bool header_digest_ok(struct iscsi_conn *conn)
+{
+	uint32_t crc = iscsi_crc32c_update(ISCSI_CRC32C_INIT, conn->rx_bhs,
+					   ISCSI_BHS_LEN);
+
+	crc = iscsi_crc32c_update(crc, conn->rx_ahs,
+				  pdu_ahs_len(conn->rx_bhs));
+	if (iscsi_crc32c_final(crc) == iscsi_digest_get(conn->rx_digest))
+		return true;
+	log_error("%s: header digest error, closing the connection",
+		  conn->peer_ip);
+	return false;
+}
+
+static bool data_digest_ok(struct iscsi_conn *conn)
+{
+	uint32_t crc = conn->rx_dest
+			       ? iscsi_crc32c(conn->rx_dest, conn->rx_len)
+			       : iscsi_crc32c_final(conn->rx_discard_crc);
+
+	return crc == iscsi_digest_get(conn->rx_digest);
+}
+
+/* A PDU whose data digest is wrong is rejected and discarded (RFC 7143
+ * §7.8); what that means for its task is task.c's business. */
+static void rx_data_digest_error(struct iscsi_conn *conn)
+{
+	uint8_t op = pdu_opcode(conn->rx_bhs);
+
+	log_error("%s: data digest error in a PDU with opcode 0x%02x, "
+		  "ITT 0x%x", conn->peer_ip, op, pdu_itt(conn->rx_bhs));
+	iscsi_conn_send_reject(conn, conn->rx_bhs, ISCSI_REJECT_DATA_DIGEST);
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (op == ISCSI_OP_SCSI_CMD)
+		iscsi_scsi_cmd_drop(conn);
+	else if (op == ISCSI_OP_DATA_OUT)
+		iscsi_data_out_digest_error(conn);
+}
+
+/* The data segment is in: its digest comes next, or the PDU is done. */
+static int rx_data_done(struct iscsi_conn *conn)
+{
+	conn->rx_got = 0;
+	if (conn->data_digest && pdu_data_len(conn->rx_bhs)) {
+		conn->rx_state = RX_DATA_DIGEST;
+		return 2;
+	}
+	conn->rx_state = RX_BHS;
+	rx_dispatch(conn);
+	return 1;
 }
 
 /* One step of the receive state machine. Returns 1 if a PDU was completed
- * and dispatched, 2 if a part (header, AHS) was completed, 0 if more bytes
- * are needed, -1 to close. */
+ * and dispatched, 2 if a part (header, AHS, digest) was completed, 0 if
+ * more bytes are needed, -1 to close. */
 static int rx_step(struct iscsi_conn *conn)
 {
 	int r;
@@ -505,8 +616,13 @@ static int rx_step(struct iscsi_conn *conn)
 		r = rx_fill(conn, conn->rx_ahs, pdu_ahs_len(conn->rx_bhs));
 		if (r <= 0)
 			return r;
+		return rx_header_done(conn) < 0 ? -1 : 2;
+	case RX_HEADER_DIGEST:
+		r = rx_fill(conn, conn->rx_digest, ISCSI_DIGEST_LEN);
+		if (r <= 0)
+			return r;
 		conn->rx_got = 0;
-		if (rx_begin_data(conn) < 0)
+		if (!header_digest_ok(conn) || rx_begin_data(conn) < 0)
 			return -1;
 		conn->rx_state = RX_DATA;
 		return 2;
@@ -515,9 +631,17 @@ static int rx_step(struct iscsi_conn *conn)
 				  : rx_discard(conn);
 		if (r <= 0)
 			return r;
-		conn->rx_state = RX_BHS;
+		return rx_data_done(conn);
+	case RX_DATA_DIGEST:
+		r = rx_fill(conn, conn->rx_digest, ISCSI_DIGEST_LEN);
+		if (r <= 0)
+			return r;
 		conn->rx_got = 0;
-		rx_dispatch(conn);
+		conn->rx_state = RX_BHS;
+		if (data_digest_ok(conn))
+			rx_dispatch(conn);
+		else
+			rx_data_digest_error(conn);
 		return 1;
 	}
 	return -1;

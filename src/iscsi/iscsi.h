@@ -16,6 +16,7 @@
 
 #include "common/list.h"
 #include "event/loop.h"
+#include "iscsi/digest.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
 #include "scsi/scsi.h"
@@ -39,7 +40,12 @@ struct iscsi_tx {
 	uint8_t bhs[ISCSI_BHS_LEN];
 	const void *data;
 	uint32_t data_len;
-	uint32_t sent;        /* bytes of header+data+pad written so far */
+	uint32_t sent;        /* bytes of the PDU written so far */
+	/* Digests, computed when the PDU starts going out; their lengths
+	 * are 0 while digests are off. */
+	uint8_t header_digest[ISCSI_DIGEST_LEN];
+	uint8_t data_digest[ISCSI_DIGEST_LEN];
+	uint8_t header_digest_len, data_digest_len;
 	bool takes_statsn;    /* advances StatSN when sent */
 	/* Called when the PDU leaves the queue: sent fully (ok) or dropped
 	 * because the connection closed. Frees or recycles the tx. */
@@ -124,7 +130,8 @@ struct iscsi_task {
 	uint32_t unsol_left;   /* unsolicited Data-Out bytes still allowed */
 	bool admitted;         /* its CmdSN has come up */
 	bool counted;          /* included in session->active */
-	uint16_t early_asc;    /* refused before execution (ASC/ASCQ) */
+	uint8_t early_key;     /* refused before execution: sense key */
+	uint16_t early_asc;    /* and ASC/ASCQ */
 	uint32_t r2t_offset;   /* next offset to ask for */
 	uint32_t r2t_sn;
 	uint32_t r2t_outstanding;
@@ -146,7 +153,9 @@ enum iscsi_conn_state {
 enum iscsi_rx_state {
 	RX_BHS,
 	RX_AHS,
+	RX_HEADER_DIGEST,
 	RX_DATA,
+	RX_DATA_DIGEST,
 };
 
 struct iscsi_login; /* login.c private */
@@ -166,6 +175,9 @@ struct iscsi_conn {
 	struct sockaddr_storage local;
 	uint16_t cid;
 	struct iscsi_params params;
+	/* CRC32C negotiated; set when login finishes (login PDUs never carry
+	 * digests). */
+	bool header_digest, data_digest;
 
 	struct iscsi_login *login;
 	struct target *migrate_to; /* set when login finished, main loop */
@@ -182,6 +194,8 @@ struct iscsi_conn {
 	uint32_t rx_buf_cap;
 	struct iscsi_task *rx_task; /* task whose data is being received */
 	uint32_t rx_scratch_left;   /* data bytes to discard */
+	uint8_t rx_digest[ISCSI_DIGEST_LEN];
+	uint32_t rx_discard_crc;    /* CRC of a data segment being discarded */
 
 	/* transmit */
 	struct list_node tx_queue;
@@ -234,6 +248,11 @@ int iscsi_data_out_begin(struct iscsi_conn *conn);
 void iscsi_data_out_rx(struct iscsi_conn *conn);
 int iscsi_scsi_cmd_begin(struct iscsi_conn *conn);
 void iscsi_task_free_all(struct iscsi_conn *conn);
+/* Data digest errors (RFC 7143 §7.8): a SCSI Command is dropped as if
+ * never received; a Data-Out still counts towards its transfer, but the
+ * command then ends with CHECK CONDITION instead of running. */
+void iscsi_scsi_cmd_drop(struct iscsi_conn *conn);
+void iscsi_data_out_digest_error(struct iscsi_conn *conn);
 bool iscsi_task_known(struct iscsi_conn *conn, uint32_t itt);
 void iscsi_session_run_pending(struct iscsi_session *sess);
 

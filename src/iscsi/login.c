@@ -1,20 +1,29 @@
-/* Login phase (RFC 7143 §6): security and operational negotiation on the
- * main loop, then the session is created or joined and the connection is
- * handed to its target's loop. AuthMethod=None only (CHAP comes with the
- * access-control work). */
+/* Login phase (RFC 7143 §6): security negotiation (AuthMethod None, or
+ * CHAP when the target or discovery has incoming accounts bound) and
+ * operational negotiation on the main loop, then the session is created or
+ * joined and the connection is handed to its target's loop. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "iscsi/chap.h"
 #include "iscsi/iscsi.h"
 #include "target/registry.h"
+
+enum login_auth {
+	AUTH_UNDECIDED,
+	AUTH_NONE,
+	AUTH_CHAP,
+};
 
 /* Login state of one connection; main thread only. */
 struct iscsi_login {
 	bool started;
 	uint8_t csg;           /* current stage */
-	bool auth_chosen;
+	enum login_auth auth;
+	bool authenticated;    /* the chosen AuthMethod has succeeded */
+	struct chap chap;
 	bool declared_mrdsl;   /* our MaxRecvDataSegmentLength was sent */
 	bool sent_tpgt;
 	bool discovery;
@@ -123,19 +132,97 @@ static bool is_security_key(const char *key)
 	return !strncmp(key, "CHAP_", 5) || !strcmp(key, "AuthMethod");
 }
 
-/* Chooses None from the initiator's AuthMethod list. */
-static const char *choose_auth(const char *offer)
+/* The accounts that guard this login: the target's, or discovery's. NULL
+ * if the target has gone. Main thread, like every account change. */
+static const struct account_binds *login_binds(const struct iscsi_login *login)
+{
+	const struct target *t;
+
+	if (login->discovery)
+		return account_binds_of(TARGET_DISCOVERY_TID);
+	t = login_target(login);
+	return t ? &t->accounts : NULL;
+}
+
+/* As tgt: with incoming accounts bound, CHAP is required and None is
+ * refused; without, CHAP cannot succeed and None is the only choice. */
+static bool chap_required(const struct iscsi_login *login)
+{
+	const struct account_binds *b = login_binds(login);
+
+	return !b || b->nr_in > 0;
+}
+
+/* The first method of the initiator's AuthMethod list that we accept. */
+static enum login_auth choose_auth(const char *offer, bool need_chap)
 {
 	const char *p = offer;
 
 	while (*p) {
 		size_t n = strcspn(p, ",");
 
-		if (n == 4 && !strncmp(p, "None", 4))
-			return "None";
+		if (n == 4 && !strncmp(p, "None", 4) && !need_chap)
+			return AUTH_NONE;
+		if (n == 4 && !strncmp(p, "CHAP", 4) && need_chap)
+			return AUTH_CHAP;
 		p += n + (p[n] == ',');
 	}
-	return NULL;
+	return AUTH_UNDECIDED;
+}
+
+static uint16_t negotiate_auth(struct iscsi_login *login, const char *value,
+			       struct kv_text *out)
+{
+	if (login->auth != AUTH_UNDECIDED)
+		return ISCSI_LOGIN_INITIATOR_ERROR; /* no renegotiation */
+	login->auth = choose_auth(value, chap_required(login));
+	switch (login->auth) {
+	case AUTH_NONE:
+		kv_text_add(out, "AuthMethod", "None");
+		login->authenticated = true;
+		return ISCSI_LOGIN_OK;
+	case AUTH_CHAP:
+		kv_text_add(out, "AuthMethod", "CHAP");
+		chap_init(&login->chap);
+		return ISCSI_LOGIN_OK;
+	default:
+		kv_text_add(out, "AuthMethod", "Reject");
+		log_info("login of %s: no acceptable AuthMethod in \"%s\"",
+			 login->initiator, value);
+		return ISCSI_LOGIN_AUTH_FAILED;
+	}
+}
+
+static const char *incoming_secret(void *arg, const char *user)
+{
+	const struct account_binds *b = login_binds(arg);
+	const struct account *ac = b ? account_find_incoming(b, user) : NULL;
+
+	return ac ? ac->password : NULL;
+}
+
+/* One CHAP step with the keys gathered from the current login text. */
+static uint16_t run_chap(struct iscsi_login *login, struct kv_text *out)
+{
+	const struct account_binds *b = login_binds(login);
+	struct chap_accounts acc = {
+		.incoming_secret = incoming_secret,
+		.arg = login,
+		.out_user = b && b->out ? b->out->user : NULL,
+		.out_secret = b && b->out ? b->out->password : NULL,
+	};
+
+	switch (chap_step(&login->chap, &acc, out, login->initiator)) {
+	case CHAP_CONTINUE:
+		return ISCSI_LOGIN_OK;
+	case CHAP_SUCCESS:
+		login->authenticated = true;
+		return ISCSI_LOGIN_OK;
+	case CHAP_TARGET_ERROR:
+		return ISCSI_LOGIN_TARGET_ERROR;
+	default:
+		return ISCSI_LOGIN_AUTH_FAILED;
+	}
 }
 
 static void copy_name(char *dst, const char *src)
@@ -179,15 +266,20 @@ static uint16_t negotiate_keys(struct iscsi_conn *conn, char *text,
 			return ISCSI_LOGIN_INITIATOR_ERROR;
 		if (login_name_key(login, key, value))
 			continue;
+		/* AuthMethod belongs to the security stage; one that comes
+		 * with the operational stage is still answered (after
+		 * check_authenticated): None where no CHAP is needed. */
 		if (!strcmp(key, "AuthMethod")) {
-			const char *choice = choose_auth(value);
+			uint16_t status = negotiate_auth(login, value, out);
 
-			kv_text_add(out, key, choice ? choice : "Reject");
-			if (!choice)
-				return ISCSI_LOGIN_AUTH_FAILED;
-			login->auth_chosen = true;
+			if (status)
+				return status;
 			continue;
 		}
+		if (login->csg == ISCSI_STAGE_SECURITY &&
+		    login->auth == AUTH_CHAP &&
+		    chap_take_key(&login->chap, key, value))
+			continue;
 		if (is_security_key(key)) {
 			kv_text_add(out, key, "NotUnderstood");
 			continue;
@@ -201,7 +293,28 @@ static uint16_t negotiate_keys(struct iscsi_conn *conn, char *text,
 		}
 		kv_text_add(out, key, "NotUnderstood");
 	}
+	if (login->csg == ISCSI_STAGE_SECURITY && login->auth == AUTH_CHAP) {
+		uint16_t status = run_chap(login, out);
+
+		if (status)
+			return status;
+	}
 	return out->overflow ? ISCSI_LOGIN_OUT_OF_RESOURCES : ISCSI_LOGIN_OK;
+}
+
+/* The operational stage may only be reached authenticated: an initiator
+ * that skips the security stage gets in only where no CHAP is required. */
+static uint16_t check_authenticated(struct iscsi_login *login)
+{
+	if (login->csg != ISCSI_STAGE_OPERATIONAL || login->authenticated)
+		return ISCSI_LOGIN_OK;
+	if (login->auth == AUTH_CHAP || chap_required(login)) {
+		log_info("login of %s: operational stage without CHAP",
+			 login->initiator);
+		return ISCSI_LOGIN_AUTH_FAILED;
+	}
+	login->authenticated = true;
+	return ISCSI_LOGIN_OK;
 }
 
 /* First PDU: who is logging in to what, and may they. */
@@ -326,6 +439,11 @@ static void finish_login(struct iscsi_conn *conn)
 	conn->params = login->neg;
 	conn->params.val[ISCSI_PARAM_MAX_RECV_DLENGTH] =
 		target_params(login)->val[ISCSI_PARAM_MAX_RECV_DLENGTH];
+	/* Digests start with the first PDU after the last Login Response. */
+	conn->header_digest =
+		conn->params.val[ISCSI_PARAM_HDRDGST] == ISCSI_DIGEST_CRC32C;
+	conn->data_digest =
+		conn->params.val[ISCSI_PARAM_DATADGST] == ISCSI_DIGEST_CRC32C;
 	conn->discovery = login->discovery;
 	ev_timer_stop(conn->loop, &conn->login_timer);
 	if (login->discovery)
@@ -343,7 +461,7 @@ static void send_login_rsp(struct iscsi_conn *conn, struct kv_text *text,
 		iscsi_conn_close(conn);
 		return;
 	}
-	if (text->len) /* an empty text may have no buffer at all */
+	if (text->len) /* e.g. the answer to a one-way CHAP_R is empty */
 		memcpy((void *)tx->data, text->buf, text->len);
 	fill_login_rsp(conn, tx, flags, 0);
 	iscsi_conn_queue(conn, tx);
@@ -358,8 +476,8 @@ static uint8_t next_stage(struct iscsi_login *login, uint8_t req_flags,
 	*rsp_flags = (uint8_t)(csg << 2);
 	if (!(req_flags & ISCSI_LOGIN_TRANSIT))
 		return csg;
-	/* Leaving security stage needs an agreed AuthMethod. */
-	if (csg == ISCSI_STAGE_SECURITY && !login->auth_chosen)
+	/* Leaving the security stage needs the AuthMethod done. */
+	if (csg == ISCSI_STAGE_SECURITY && !login->authenticated)
 		return csg;
 	*rsp_flags |= ISCSI_LOGIN_TRANSIT | nsg;
 	return nsg;
@@ -375,6 +493,8 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 
 	kv_text_init(&out, 8192);
 	status = first ? scan_names(conn) : 0;
+	if (!status)
+		status = check_authenticated(login);
 	if (!status)
 		status = negotiate_keys(conn, login->text, login->text_len,
 					&out);

@@ -205,8 +205,9 @@ bool iscsi_param_update(struct iscsi_params *p, const char *name,
 		v = parse_digest_list(value);
 		if (!v)
 			return false;
-		/* Only what this build can do is offered: digests are
-		 * computed per PDU, so CRC32C is accepted only with None. */
+		/* As tgt: None stays acceptable, so that enabling CRC32C
+		 * does not lock out initiators that only offer None. */
+		v |= ISCSI_DIGEST_NONE;
 		break;
 	default:
 		if (!parse_number(value, &v) || !value_in_range(k, v))
@@ -218,35 +219,29 @@ bool iscsi_param_update(struct iscsi_params *p, const char *name,
 }
 
 /* Digests this transport implements. */
-#define SUPPORTED_DIGESTS ISCSI_DIGEST_NONE
+#define SUPPORTED_DIGESTS (ISCSI_DIGEST_NONE | ISCSI_DIGEST_CRC32C)
 
+/* As tgt: a target with CRC32C enabled uses it with every initiator that
+ * offers it, wherever CRC32C stands in the initiator's list (libiscsi and
+ * QEMU offer "None,CRC32C"). RFC 7143 §6.2.1 lets the responder choose
+ * among the values it allows a given originator; None is allowed only to
+ * initiators that cannot do CRC32C. */
 static void negotiate_digest(uint32_t target_set, const char *offer,
 			     uint32_t *out, char *answer, size_t size)
 {
-	const char *p = offer;
-	uint32_t allowed = target_set & SUPPORTED_DIGESTS;
+	uint32_t common = parse_digest_list(offer) & target_set &
+			  SUPPORTED_DIGESTS;
 
-	/* The initiator lists values in order of preference: take the first
-	 * that the target allows. */
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		uint32_t bit = 0;
-
-		if (n == 4 && !strncmp(p, "None", 4))
-			bit = ISCSI_DIGEST_NONE;
-		else if (n == 6 && !strncmp(p, "CRC32C", 6))
-			bit = ISCSI_DIGEST_CRC32C;
-		if (bit & allowed) {
-			*out = bit;
-			snprintf(answer, size, "%s",
-				 bit == ISCSI_DIGEST_CRC32C ? "CRC32C" : "None");
-			return;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
+	if (common & ISCSI_DIGEST_CRC32C)
+		*out = ISCSI_DIGEST_CRC32C;
+	else if (common & ISCSI_DIGEST_NONE)
+		*out = ISCSI_DIGEST_NONE;
+	else {
+		snprintf(answer, size, "Reject");
+		return;
 	}
-	snprintf(answer, size, "Reject");
+	snprintf(answer, size, "%s",
+		 *out == ISCSI_DIGEST_CRC32C ? "CRC32C" : "None");
 }
 
 static void negotiate_number(const struct key_def *k, uint32_t mine,

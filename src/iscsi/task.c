@@ -249,7 +249,7 @@ static void task_execute(struct iscsi_task *task)
 	if (task->early_asc) {
 		/* Refused before execution: answered without scsi/. */
 		cmd->lu = NULL;
-		scsi_set_sense(cmd, SK_ILLEGAL_REQUEST, task->early_asc);
+		scsi_set_sense(cmd, task->early_key, task->early_asc);
 		task_respond(task);
 		return;
 	}
@@ -373,6 +373,7 @@ static void task_fail_early(struct iscsi_task *task, uint16_t asc)
 {
 	/* The command is answered with CHECK CONDITION once admitted; its
 	 * data, if any, is discarded. */
+	task->early_key = SK_ILLEGAL_REQUEST;
 	task->early_asc = asc;
 }
 
@@ -598,4 +599,28 @@ void iscsi_data_out_rx(struct iscsi_conn *conn)
 	if (conn->state == CONN_CLOSING)
 		return;
 	task_try_execute(task);
+}
+
+/* ---- data digest errors ---- */
+
+/* SPC-4: ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR, which RFC 7143
+ * §11.4.7.2 names for a task ended by a digest error. */
+#define ASC_PROTOCOL_SERVICE_CRC_ERROR 0x4705
+
+void iscsi_scsi_cmd_drop(struct iscsi_conn *conn)
+{
+	struct iscsi_task *task = conn->rx_task;
+
+	conn->rx_task = NULL;
+	free(task->data);
+	free(task);
+}
+
+void iscsi_data_out_digest_error(struct iscsi_conn *conn)
+{
+	struct iscsi_task *task = conn->rx_task;
+
+	task->early_key = SK_ABORTED_COMMAND;
+	task->early_asc = ASC_PROTOCOL_SERVICE_CRC_ERROR;
+	iscsi_data_out_rx(conn);
 }

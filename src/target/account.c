@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "target/registry.h"
 #include "target/target.h"
 
@@ -40,6 +41,24 @@ static void account_free(struct account *ac)
 	free(ac);
 }
 
+/* Accepted, but worth a word: Microsoft's initiator refuses CHAP secrets
+ * outside 12 to 16 bytes, and short secrets make CHAP easy to crack from
+ * a captured login. */
+#define SECRET_LEN_MIN 12
+#define SECRET_LEN_WINDOWS_MAX 16
+
+static void warn_secret_length(const char *user, size_t len)
+{
+	if (len < SECRET_LEN_MIN)
+		log_info("warning: account %s: a CHAP secret of %zu characters "
+			 "is weak, and Windows initiators need 12 to 16",
+			 user, len);
+	else if (len > SECRET_LEN_WINDOWS_MAX)
+		log_info("warning: account %s: a CHAP secret of %zu characters "
+			 "does not work with Windows initiators (12 to 16)",
+			 user, len);
+}
+
 enum tgtadm_err account_add(const char *user, const char *password)
 {
 	struct account *ac;
@@ -56,6 +75,7 @@ enum tgtadm_err account_add(const char *user, const char *password)
 		return TGTADM_NOMEM;
 	}
 	list_add_head(&ac->node, &accounts);
+	warn_secret_length(user, strlen(password));
 	return TGTADM_SUCCESS;
 }
 

@@ -1,6 +1,7 @@
 /* Initiator ACLs of a target: by address (ALL, IPv4/IPv6 literal, [v6],
- * CIDR) and by initiator name. Changed by the main thread under the target
- * lock; consulted at login on the main thread. */
+ * CIDR) and by initiator name; a login is admitted if either kind matches
+ * (as Debian's tgt 1.0.85 does). Changed by the main thread under the
+ * target lock; consulted at login on the main thread. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,15 @@ static int peer_bytes(const struct sockaddr *sa, uint8_t out[16])
 	return -1;
 }
 
+/* Whether an address has bits set beyond its prefix. */
+static bool host_bits_set(const uint8_t *addr, int prefix, int total)
+{
+	for (int i = prefix; i < total; i++)
+		if (addr[i / 8] & (0x80 >> (i % 8)))
+			return true;
+	return false;
+}
+
 static bool addr_rule_matches(const char *rule, const struct sockaddr *peer)
 {
 	uint8_t want[16], have[16];
@@ -141,6 +151,10 @@ static bool addr_rule_matches(const char *rule, const struct sockaddr *peer)
 		return false;
 	if (prefix < 0)
 		prefix = family == AF_INET ? 32 : 128;
+	/* As tgt: an IPv4 network written with host bits (10.0.0.1/8)
+	 * admits nobody rather than a guess at what was meant. */
+	if (family == AF_INET && host_bits_set(want, prefix, 32))
+		return false;
 	return prefix_match(want, have, prefix);
 }
 

@@ -9,17 +9,26 @@
 
 #include "iscsi/params.h"
 
-static const char *negotiate(struct iscsi_params *conn, const char *key,
-			     const char *value)
+/* The target's answer to key=value, given the target's values. */
+static const char *negotiate_with(const struct iscsi_params *target,
+				  struct iscsi_params *conn, const char *key,
+				  const char *value)
 {
 	static char answer[64];
-	struct iscsi_params target;
 
-	iscsi_params_target_defaults(&target);
-	if (iscsi_param_negotiate(&target, conn, key, value, answer,
+	if (iscsi_param_negotiate(target, conn, key, value, answer,
 				  sizeof(answer)) != ISCSI_NEGO_ANSWERED)
 		return NULL;
 	return answer;
+}
+
+static const char *negotiate(struct iscsi_params *conn, const char *key,
+			     const char *value)
+{
+	struct iscsi_params target;
+
+	iscsi_params_target_defaults(&target);
+	return negotiate_with(&target, conn, key, value);
 }
 
 static void test_numeric_minimum(void **state)
@@ -78,6 +87,37 @@ static void test_digest_choice(void **state)
 	assert_string_equal(negotiate(&conn, "HeaderDigest", "CRC32C,None"),
 			    "None");
 	assert_string_equal(negotiate(&conn, "DataDigest", "CRC32C"), "Reject");
+}
+
+/* With CRC32C enabled on the target, every initiator that offers CRC32C
+ * gets it, and None stays possible for the others, as with tgt. */
+static void test_digest_enabled(void **state)
+{
+	struct iscsi_params target, conn;
+	char shown[16];
+	bool known;
+
+	(void)state;
+	iscsi_params_target_defaults(&target);
+	iscsi_params_rfc_defaults(&conn);
+	assert_true(iscsi_param_update(&target, "HeaderDigest", "CRC32C",
+				       &known));
+	assert_int_equal(target.val[ISCSI_PARAM_HDRDGST],
+			 ISCSI_DIGEST_CRC32C | ISCSI_DIGEST_NONE);
+	iscsi_param_format(ISCSI_PARAM_HDRDGST, target.val[ISCSI_PARAM_HDRDGST],
+			   shown, sizeof(shown));
+	assert_string_equal(shown, "CRC32C");
+	assert_string_equal(negotiate_with(&target, &conn, "HeaderDigest",
+					   "CRC32C,None"), "CRC32C");
+	assert_int_equal(conn.val[ISCSI_PARAM_HDRDGST], ISCSI_DIGEST_CRC32C);
+	assert_string_equal(negotiate_with(&target, &conn, "HeaderDigest",
+					   "None,CRC32C"), "CRC32C");
+	assert_string_equal(negotiate_with(&target, &conn, "HeaderDigest",
+					   "None,MD5"), "None");
+	assert_int_equal(conn.val[ISCSI_PARAM_HDRDGST], ISCSI_DIGEST_NONE);
+	/* DataDigest was not enabled: CRC32C alone cannot be agreed. */
+	assert_string_equal(negotiate_with(&target, &conn, "DataDigest",
+					   "CRC32C"), "Reject");
 }
 
 static void test_declared_recv_length(void **state)
@@ -168,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_range_rejected),
 		cmocka_unit_test(test_boolean_rules),
 		cmocka_unit_test(test_digest_choice),
+		cmocka_unit_test(test_digest_enabled),
 		cmocka_unit_test(test_declared_recv_length),
 		cmocka_unit_test(test_update_and_format),
 		cmocka_unit_test(test_kv_iteration),
