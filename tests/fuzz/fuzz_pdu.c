@@ -7,8 +7,10 @@
  * libiscsi sessions (tests/fuzz/record.py), so that mutations reach the
  * full feature phase.
  *
- * One target (LUN 1 on the null store, open to every initiator) lives for
- * the whole run. After writing the input and closing the sending side,
+ * Two targets live for the whole run, both with LUN 1 on the null store
+ * and open to every initiator: FUZZ_TARGET, with header and data digests
+ * allowed, and FUZZ_CHAP_TARGET, which requires CHAP (mutual if the
+ * initiator asks). make-seeds.sh records sessions with the same names. After writing the input and closing the sending side,
  * the harness runs the main loop until the connection is gone from the
  * main loop and the target has no session left. */
 #include <netinet/in.h>
@@ -26,8 +28,8 @@
 #include "mgmt/ipc_proto.h"
 #include "target/registry.h"
 
-#define FUZZ_TID 1
 #define FUZZ_TARGET "iqn.2026-01.org.mtgt:fuzz"
+#define FUZZ_CHAP_TARGET "iqn.2026-01.org.mtgt:fuzz-chap"
 /* How long one input may keep the daemon busy before it is cut off. */
 #define INPUT_DEADLINE_MS 5000
 
@@ -44,10 +46,10 @@ struct harness {
 
 static struct harness h;
 
-static int manage(int mode, int op, uint64_t lun, const char *payload,
-		  struct strbuf *out)
+static int manage(int mode, int op, int tid, uint64_t lun,
+		  const char *payload, struct strbuf *out)
 {
-	struct tgtadm_req req = { .mode = mode, .op = op, .tid = FUZZ_TID,
+	struct tgtadm_req req = { .mode = mode, .op = op, .tid = tid,
 				  .lun = lun };
 	char *copy = strdup(payload);
 	struct mgmt_result r;
@@ -58,16 +60,56 @@ static int manage(int mode, int op, uint64_t lun, const char *payload,
 	return r.err;
 }
 
-static void setup_target(void)
+static void setup_target(int tid, const char *name)
 {
+	char payload[128];
+	struct strbuf out;
+	int err;
+
+	snprintf(payload, sizeof(payload), "targetname=%s", name);
+	strbuf_init(&out);
+	err = manage(MODE_TARGET, OP_NEW, tid, 0, payload, &out) ||
+	      manage(MODE_DEVICE, OP_NEW, tid, 1, "path=none,bstype=null",
+		     &out) ||
+	      manage(MODE_TARGET, OP_BIND, tid, 0, "initiator-address=ALL",
+		     &out);
+	strbuf_free(&out);
+	if (err) {
+		fprintf(stderr, "fuzz_pdu: cannot set up %s\n", name);
+		abort();
+	}
+}
+
+/* The settings make-seeds.sh records its sessions with. */
+static void setup_targets(void)
+{
+	struct tgtadm_req req = { .mode = MODE_ACCOUNT, .tid = 2 };
+	static const char *const steps[][2] = {
+		{ "new", "user=fuzzuser,password=fuzz-secret-12" },
+		{ "new", "user=fuzztarget,password=fuzz-target-12" },
+		{ "bind", "user=fuzzuser" },
+		{ "bind", "user=fuzztarget" },
+	};
 	struct strbuf out;
 
+	setup_target(1, FUZZ_TARGET);
+	setup_target(2, FUZZ_CHAP_TARGET);
 	strbuf_init(&out);
-	if (manage(MODE_TARGET, OP_NEW, 0, "targetname=" FUZZ_TARGET, &out) ||
-	    manage(MODE_DEVICE, OP_NEW, 1, "path=none,bstype=null", &out) ||
-	    manage(MODE_TARGET, OP_BIND, 0, "initiator-address=ALL", &out)) {
-		fprintf(stderr, "fuzz_pdu: cannot set up the target\n");
+	if (manage(MODE_TARGET, OP_UPDATE, 1, 0,
+		   "HeaderDigest=CRC32C", &out) ||
+	    manage(MODE_TARGET, OP_UPDATE, 1, 0, "DataDigest=CRC32C",
+		   &out))
 		abort();
+	strcpy(req.lld, "iscsi");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		char *payload = strdup(steps[i][1]);
+
+		req.op = steps[i][0][0] == 'n' ? OP_NEW : OP_BIND;
+		req.ac_dir = i == 3 ? ACCOUNT_TYPE_OUTGOING :
+				      ACCOUNT_TYPE_INCOMING;
+		if (mgmt_execute(h.loop, &req, payload, &out).err)
+			abort();
+		free(payload);
 	}
 	strbuf_free(&out);
 }
@@ -78,7 +120,7 @@ static bool target_has_sessions(void)
 	bool busy;
 
 	strbuf_init(&out);
-	manage(MODE_TARGET, OP_SHOW, 0, "", &out);
+	manage(MODE_TARGET, OP_SHOW, 0, 0, "", &out);
 	busy = out.buf && strstr(out.buf, "I_T nexus:");
 	strbuf_free(&out);
 	return busy;
@@ -112,7 +154,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!h.loop)
 		abort();
 	ev_timer_init(&h.tick, on_tick, NULL);
-	setup_target();
+	setup_targets();
 	return 0;
 }
 

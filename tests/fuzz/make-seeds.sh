@@ -8,13 +8,15 @@
 #         tests/fuzz/mgmt-commands.txt (seeds.py mgmt)
 # A developer tool: run it after protocol changes and commit the result.
 # With build-fuzz built (make fuzz-smoke), seeds are minimized by coverage.
-# The target must match fuzz_pdu.c: FUZZ_TARGET with LUN 1 on null.
+# The targets must match fuzz_pdu.c's: FUZZ_TARGET (digests allowed) and
+# FUZZ_CHAP_TARGET (CHAP accounts), each with LUN 1 on null.
 # shellcheck source-path=SCRIPTDIR source=../integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 
 FUZZ_DIR=$ROOT/tests/fuzz
 CORPUS=$FUZZ_DIR/corpus
 IQN=iqn.2026-01.org.mtgt:fuzz
+CHAP_IQN=iqn.2026-01.org.mtgt:fuzz-chap
 STREAMS=$TEST_TMP/streams
 TESTS="SCSI.TestUnitReady SCSI.Inquiry.Standard SCSI.Inquiry.SupportedVPD
 SCSI.Read10.Simple SCSI.Write10.Simple SCSI.Read16.Simple SCSI.Write16.Simple
@@ -29,10 +31,24 @@ SCSI.CompareAndWrite.Simple SCSI.PersistentReserveIn.ReadKeys"
 record_pdu_streams() {
 	local pport i
 	start_daemon || return 1
-	adm "target" --op new --mode target --tid 1 -T "$IQN"
-	adm "lun" --op new --mode logicalunit --tid 1 --lun 1 -E null \
-		-b none
-	adm "acl" --op bind --mode target --tid 1 -I ALL
+	for tid in 1 2; do
+		adm "target $tid" --op new --mode target --tid $tid \
+			-T "$([ $tid = 1 ] && echo "$IQN" || echo "$CHAP_IQN")"
+		adm "lun" --op new --mode logicalunit --tid $tid --lun 1 \
+			-E null -b none
+		adm "acl" --op bind --mode target --tid $tid -I ALL
+	done
+	adm "header digests" --op update --mode target --tid 1 \
+		--name HeaderDigest --value CRC32C
+	adm "data digests" --op update --mode target --tid 1 \
+		--name DataDigest --value CRC32C
+	adm "account" --op new --mode account --user fuzzuser \
+		--password fuzz-secret-12
+	adm "target account" --op new --mode account --user fuzztarget \
+		--password fuzz-target-12
+	adm "bind" --op bind --mode account --tid 2 --user fuzzuser
+	adm "bind outgoing" --op bind --mode account --tid 2 \
+		--user fuzztarget --outgoing
 	pport=$((PORT + 1))
 	tcp_port_free "$pport" || pport=$((PORT + 2))
 	python3 "$FUZZ_DIR/record.py" "$pport" "$PORT" "$STREAMS" &
@@ -45,6 +61,13 @@ record_pdu_streams() {
 		timeout -k 5 20 iscsi-inq -e 1 -c "$page" "$url/$IQN/1" >/dev/null
 	done
 	timeout -k 5 20 iscsi-readcapacity16 "$url/$IQN/1" >/dev/null
+	timeout -k 5 20 iscsi-inq "$url/$IQN/1?header_digest=crc32c" >/dev/null
+	timeout -k 5 20 iscsi-inq \
+		"iscsi://fuzzuser%fuzz-secret-12@127.0.0.1:$pport/$CHAP_IQN/1" \
+		>/dev/null
+	timeout -k 5 20 iscsi-readcapacity16 \
+		"iscsi://fuzzuser%fuzz-secret-12@127.0.0.1:$pport/$CHAP_IQN/1?target_user=fuzztarget&target_password=fuzz-target-12" \
+		>/dev/null
 	for i in $TESTS; do
 		timeout -k 5 60 iscsi-test-cu -d -t "$i" "$url/$IQN/1" \
 			>/dev/null 2>&1

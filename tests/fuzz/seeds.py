@@ -17,6 +17,7 @@ import sys
 BHS = 48
 CDB_DATA_MAX = 4096  # data-out kept per CDB seed: enough to parse
 SCSI_CMD = 0x01
+LOGIN_REQ = 0x03
 REQ_HDR = 120
 
 
@@ -27,16 +28,34 @@ def save(outdir, blob):
         f.write(blob)
 
 
+def offered_digests(text):
+    """Header and data digest flags after login: the target enables CRC32C
+    whenever the initiator offers it (fuzz_pdu's FUZZ_TARGET allows it)."""
+    keys = dict(kv.split(b"=", 1) for kv in text.split(b"\0") if b"=" in kv)
+    return (b"CRC32C" in keys.get(b"HeaderDigest", b""),
+            b"CRC32C" in keys.get(b"DataDigest", b""))
+
+
 def pdus(stream):
-    """Yields (bhs, data) of each PDU; login streams carry no digests."""
+    """Yields (bhs, data) of each PDU. Login PDUs carry no digests; the
+    ones after them do if the login offered them."""
     off = 0
+    hdgst = ddgst = False
+    login_text = b""
     while off + BHS <= len(stream):
         bhs = stream[off:off + BHS]
+        login = bhs[0] & 0x3f == LOGIN_REQ
         ahs = bhs[4] * 4
         dlen = int.from_bytes(bhs[5:8], "big")
-        start = off + BHS + ahs
-        yield bhs, stream[start:start + dlen]
+        start = off + BHS + ahs + (4 if hdgst and not login else 0)
+        data = stream[start:start + dlen]
+        yield bhs, data
         off = start + dlen + (-dlen % 4)
+        if login:
+            login_text += data
+            hdgst, ddgst = offered_digests(login_text)
+        elif dlen and ddgst:
+            off += 4
 
 
 def cdb_seed(bhs, data):
