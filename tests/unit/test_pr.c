@@ -756,12 +756,11 @@ static bool file_exists(const char *path)
 static void test_aptpl_persists(void **state)
 {
 	struct fx *f = *state;
-	char *dir = temp_dir(), *path, *state_dir;
+	char *dir = temp_dir(), *path, state_dir[64];
 	struct scsi_lu *lu;
 	uint64_t key;
 
-	assert_non_null(state_dir = malloc(strlen(dir) + 10));
-	sprintf(state_dir, "%s/pr", dir);
+	snprintf(state_dir, sizeof(state_dir), "%s/pr", dir);
 	assert_int_equal(scsi_pr_set_store(f->disk, state_dir, "iqn.t/x y"),
 			 0);
 	path = pr_file_path(state_dir, "iqn.t/x y", 1);
@@ -801,7 +800,6 @@ static void test_aptpl_persists(void **state)
 	assert_good(f);
 	assert_false(file_exists(path));
 	free(path);
-	free(state_dir);
 	remove_dir(dir);
 	free(dir);
 }
@@ -809,13 +807,13 @@ static void test_aptpl_persists(void **state)
 static void test_aptpl_save_failure_changes_nothing(void **state)
 {
 	struct fx *f = *state;
-	char *dir = temp_dir(), *blocker;
+	char *dir = temp_dir(), blocker[64];
 	FILE *fp;
 
 	/* The state directory's parent is a file: nothing can be saved. */
-	assert_non_null(blocker = malloc(strlen(dir) + 20));
-	sprintf(blocker, "%s/file", dir);
-	assert_non_null(fp = fopen(blocker, "w"));
+	snprintf(blocker, sizeof(blocker), "%s/file", dir);
+	fp = fopen(blocker, "w");
+	assert_non_null(fp);
 	fclose(fp);
 	strcat(blocker, "/pr");
 	assert_int_equal(scsi_pr_set_store(f->disk, blocker, "iqn.t"), 0);
@@ -823,7 +821,6 @@ static void test_aptpl_save_failure_changes_nothing(void **state)
 	assert_sense(f, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 	assert_int_equal(nr_keys(f), 0);
 	assert_int_equal(generation(f), 0);
-	free(blocker);
 	remove_dir(dir);
 	free(dir);
 }
