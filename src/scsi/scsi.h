@@ -95,8 +95,9 @@ enum scsi_task_attr {
 struct scsi_pr; /* persistent and SPC-2 reservations, pr.h */
 
 /* The LBA ranges of a LU's writes in flight, so that COMPARE AND WRITE
- * runs alone on its range (range_lock.c). Reached only through that
- * file's functions. */
+ * runs alone on its range (range_lock.c). Used by the LU's target loop
+ * under the target lock, and reached only through that file's
+ * functions. */
 struct scsi_range_lock {
 	struct list_node active;  /* struct scsi_range of running commands */
 	struct list_node waiting; /* struct scsi_range parked, arrival order */
@@ -178,7 +179,8 @@ struct scsi_cmd;
 typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
 
 /* The LBA range [lba, end) a command writes or compares, while it is in
- * the LU's range lock (range_lock.c). */
+ * the LU's range lock (range_lock.c); part of the command, so owned as
+ * the command is. */
 struct scsi_range {
 	struct list_node node;
 	uint64_t lba, end;
