@@ -21,7 +21,8 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Shared fixtures of the unit tests (tests/unit/*.c that are not tests).
 UNIT_SUPPORT = $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_SUPPORT_OBJS = $(UNIT_SUPPORT:%.c=$(BUILD)/obj/%.o)
-TOOL_BINS = $(BUILD)/tests/iscsi-verify
+TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tests/%,\
+	$(wildcard tests/tools/iscsi-*.c))
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built only in build-fuzz.
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -58,7 +59,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJS) \
 
 # Test tools are libiscsi clients: built without -Isrc, whose iscsi/
 # headers would shadow libiscsi's.
-$(BUILD)/tests/iscsi-verify: tests/tools/iscsi-verify.c
+$(BUILD)/tests/iscsi-%: tests/tools/iscsi-%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(LDFLAGS) -o $@ $< -liscsi
 

@@ -17,6 +17,7 @@
 #include "event/loop.h"
 #include "iscsi/iscsi.h"
 #include "mgmt/server.h"
+#include "target/registry.h"
 #include "target/target.h"
 
 #define MTGT_VERSION "0.1.0"
@@ -43,8 +44,11 @@ static void usage(FILE *f)
 		"  -V, --version           print version and exit\n"
 		"  -h, --help              display this help and exit\n"
 		"  --iscsi portal=ADDR[:PORT][,portal=...]\n"
-		"                          listen on these portals\n",
-		MTGT_VERSION);
+		"                          listen on these portals\n"
+		"  --pr-state-dir DIR      keep persistent reservations with\n"
+		"                          APTPL in DIR (default %s;\n"
+		"                          \"\" turns persistence off)\n",
+		MTGT_VERSION, REGISTRY_PR_DIR_DEFAULT);
 }
 
 static int bad_arg(char opt, const char *arg, const char *why)
@@ -103,6 +107,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "iscsi", required_argument, NULL, 'I' },
+		{ "pr-state-dir", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, v;
@@ -139,6 +144,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'I':
 			if (parse_iscsi(optarg, o))
 				return -1;
+			break;
+		case 'P':
+			/* daemon() moves to /: a relative path would
+			 * name another directory than the user meant. */
+			if (*optarg && *optarg != '/') {
+				fprintf(stderr, "tgtd: --pr-state-dir must be an "
+					"absolute path: '%s'\n", optarg);
+				return -1;
+			}
+			registry_set_pr_dir(optarg);
 			break;
 		default:
 			fprintf(stderr, "Try `tgtd --help' for more information.\n");

@@ -200,25 +200,22 @@ void iscsi_logout_rx(struct iscsi_conn *conn)
 #define TMF_NOT_SUPPORTED 5
 
 /* After a LOGICAL UNIT or TARGET RESET every I_T nexus, the requester's
- * too, learns of it by a unit attention (SAM-5 6.3, 6.6). Commands here finish quickly and are
- * left to complete; their status still reaches the initiator. */
+ * too, learns of it by a unit attention (SAM-5 6.3, 6.6), and SPC-2
+ * reservations of the LUs end (persistent ones stay). Commands here
+ * finish quickly and are left to complete; their status still reaches
+ * the initiator. */
 static void announce_reset(struct iscsi_conn *conn, const uint8_t *lun_field,
 			   bool whole_target)
 {
 	struct iscsi_session *sess = conn->session;
-	struct target *t;
-	struct scsi_lu *lu;
 
 	if (!sess || !sess->itgt)
 		return;
-	t = sess->itgt->target;
-	if (!whole_target) {
-		scsi_ua_queue_all(t, NULL, scsi_lun_from_wire(lun_field),
-				  ASC_BUS_DEVICE_RESET);
-		return;
-	}
-	list_for_each_entry(lu, &t->lus, node)
-		scsi_ua_queue_all(t, NULL, lu->lun, ASC_BUS_DEVICE_RESET);
+	if (whole_target)
+		scsi_target_reset(sess->itgt->target);
+	else
+		scsi_lu_reset(sess->itgt->target,
+			      scsi_lun_from_wire(lun_field));
 }
 
 void iscsi_tmf_rx(struct iscsi_conn *conn)

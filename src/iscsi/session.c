@@ -28,6 +28,9 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
 	sess->queue_depth = 1; /* set from the login's window */
 	if (itgt) {
 		it_nexus_init(&sess->nexus, itgt->target, tsih);
+		/* Reservations name the initiator port (DESIGN.md rule
+		 * 10): the nexus keeps its own copy. */
+		it_nexus_set_port(&sess->nexus, initiator, isid);
 		list_add_tail(&sess->node, &itgt->sessions);
 	}
 	return sess;

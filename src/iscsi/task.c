@@ -256,6 +256,7 @@ static void task_execute(struct iscsi_task *task)
 	task->state = TASK_EXECUTING;
 	cmd->nexus = &conn->session->nexus;
 	cmd->loop = conn->loop;
+	cmd->expected_len = task->edtl;
 	cmd->out_buf = task->data;
 	cmd->out_len = task->received;
 	cmd->done = task_scsi_done;

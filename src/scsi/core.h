@@ -16,6 +16,8 @@
 /* Additional sense codes only the core produces. */
 #define ASC_SW_WRITE_PROTECT 0x2702
 #define ASC_MISCOMPARE_VERIFY 0x1d00
+#define ASC_INVALID_RELEASE_OF_PR 0x2604
+#define ASC_INSUFFICIENT_REG_RESOURCES 0x5504
 
 /* Operation codes the core knows by name. */
 #define OP_TEST_UNIT_READY 0x00
@@ -25,6 +27,8 @@
 #define OP_INQUIRY 0x12
 #define OP_MODE_SELECT_6 0x15
 #define OP_MODE_SENSE_6 0x1a
+#define OP_RESERVE_6 0x16
+#define OP_RELEASE_6 0x17
 #define OP_START_STOP_UNIT 0x1b
 #define OP_PREVENT_ALLOW 0x1e
 #define OP_READ_CAPACITY_10 0x25
@@ -34,8 +38,13 @@
 #define OP_VERIFY_10 0x2f
 #define OP_SYNC_CACHE_10 0x35
 #define OP_MODE_SELECT_10 0x55
+#define OP_RESERVE_10 0x56
+#define OP_RELEASE_10 0x57
 #define OP_MODE_SENSE_10 0x5a
+#define OP_PR_IN 0x5e
+#define OP_PR_OUT 0x5f
 #define OP_READ_16 0x88
+#define OP_COMPARE_AND_WRITE 0x89
 #define OP_WRITE_16 0x8a
 #define OP_WRITE_VERIFY_16 0x8e
 #define OP_VERIFY_16 0x8f
@@ -109,6 +118,42 @@ size_t scsi_vpd_page(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 enum scsi_result spc_mode_sense(struct scsi_cmd *cmd);
 enum scsi_result spc_mode_select(struct scsi_cmd *cmd);
 
+/* pr_in.c, pr_out.c: PERSISTENT RESERVE IN/OUT; reserve.c: SPC-2
+ * RESERVE and RELEASE (6/10) */
+enum scsi_result spc_pr_in(struct scsi_cmd *cmd);
+enum scsi_result spc_pr_out(struct scsi_cmd *cmd);
+enum scsi_result spc_reserve(struct scsi_cmd *cmd);
+enum scsi_result spc_release(struct scsi_cmd *cmd);
+
+/* pr.c: reservation state of a LU */
+struct scsi_pr *scsi_pr_new(void);
+void scsi_pr_free(struct scsi_pr *pr);
+/* The I_T nexus ends: its SPC-2 reservations end with it. */
+void scsi_pr_nexus_gone(struct scsi_lu *lu, const struct it_nexus *nexus);
+/* A LU reset ends the SPC-2 reservation. */
+void scsi_pr_lu_reset(struct scsi_lu *lu);
+
+/* pr_access.c: whether the command may run under the LU's reservations
+ * (SPC-4 5.13.1 and SBC-3 4.17 tables; SPC-2 7.21); if not, sets
+ * RESERVATION CONFLICT and returns true. */
+bool scsi_pr_conflict(struct scsi_cmd *cmd);
+
+/* caw.c */
+enum scsi_result sbc_compare_and_write(struct scsi_cmd *cmd);
+/* MAXIMUM COMPARE AND WRITE LENGTH of the Block Limits page, blocks. */
+uint8_t sbc_caw_max_blocks(const struct scsi_lu *lu);
+
+/* range_lock.c: COMPARE AND WRITE runs alone on its LBA range. Writes
+ * take a shared range, COMPARE AND WRITE an exclusive one; a command
+ * that cannot have its range now is parked and cmd->range.resume is
+ * called when it can. Returns true if the range is held now. The range
+ * is released when the command finishes (scsi_cmd_finish), or earlier
+ * by scsi_range_release(). */
+void scsi_range_lock_init(struct scsi_range_lock *lock);
+bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t blocks,
+			bool exclusive, void (*resume)(struct scsi_cmd *));
+void scsi_range_release(struct scsi_cmd *cmd);
+
 /* sbc.c */
 enum scsi_result sbc_read_capacity10(struct scsi_cmd *cmd);
 enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd);
@@ -122,6 +167,20 @@ enum scsi_result sbc_verify(struct scsi_cmd *cmd);
 enum scsi_result sbc_sync_cache(struct scsi_cmd *cmd);
 /* Submits BS_FLUSH for the command (SYNCHRONIZE CACHE, STOP). */
 enum scsi_result sbc_submit_flush(struct scsi_cmd *cmd);
+/* Hands one read or write to the LU's store with the statistics the
+ * data path keeps; done runs on the command's loop when it completes. */
+enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
+			    uint64_t offset, uint64_t len, void *buf, bool fua,
+			    void (*done)(struct bs_io *io));
+/* Medium error sense for a failed store request. */
+void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io);
+/* Compares len bytes of in_buf (read from the medium) with the data-out;
+ * on a difference sets MISCOMPARE with its offset and returns true. */
+bool sbc_miscompare(struct scsi_cmd *cmd, uint64_t len);
+/* Refuses a write to a write-protected LU with DATA PROTECT. */
+bool sbc_write_allowed(struct scsi_cmd *cmd);
+/* Whether the LU has a store; NOT READY / MEDIUM NOT PRESENT if not. */
+bool sbc_store_ready(struct scsi_cmd *cmd);
 
 /* nexus.c: unit attention queue internals */
 /* Removes and returns the oldest pending UA of nexus for lun. */
@@ -151,7 +210,8 @@ void scsi_set_sense_info(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
 			 uint64_t info);
 /* scsi_set_sense() returning SCSI_DONE, for one-line error exits. */
 enum scsi_result scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc);
-/* Calls cmd->done; the command must not be touched afterwards. */
+/* Releases the command's LBA range, if it holds one, and calls
+ * cmd->done; the command must not be touched afterwards. */
 void scsi_cmd_finish(struct scsi_cmd *cmd);
 
 static inline uint32_t scsi_block_size(const struct scsi_lu *lu)

@@ -5,7 +5,8 @@
  * Order of checks (SAM-5 5.14, SPC-4 5.14.2 and 4.2.5): an unknown LUN
  * fails everything but INQUIRY, REPORT LUNS and REQUEST SENSE; then a
  * unit attention is reported for anything but those three; then the
- * opcode and the CDB fields are validated; then the medium must be there
+ * opcode and the CDB fields are validated; then the reservations must
+ * let the command through (pr_access.c); then the medium must be there
  * for commands that touch it. */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ struct scsi_lu *scsi_find_lu(struct target *target, uint64_t lun)
 
 void scsi_cmd_finish(struct scsi_cmd *cmd)
 {
+	/* A command leaves the LU's range lock when it ends, however it
+	 * ends; commands parked behind it may run now. */
+	scsi_range_release(cmd);
 	cmd->done(cmd);
 }
 
@@ -190,6 +194,8 @@ static enum scsi_result run(struct scsi_cmd *cmd)
 		return unsupported(cmd, known);
 	if (!cdb_valid(cmd, op))
 		return SCSI_DONE;
+	if (scsi_pr_conflict(cmd))
+		return SCSI_DONE;
 	if ((op->flags & OPF_MEDIUM) && !cmd->lu->online)
 		return scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 	return op->fn(cmd);
@@ -205,6 +211,7 @@ void scsi_cmd_execute(struct scsi_cmd *cmd)
 	cmd->in_len = 0;
 	cmd->out_cdb_len = 0;
 	cmd->bs_stage = 0;
+	cmd->range.held = false;
 	cmd->lu = scsi_find_lu(target, cmd->lun);
 	if (run(cmd) == SCSI_DONE)
 		scsi_cmd_finish(cmd);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/core.h"
 #include "scsi/scsi.h"
 
 static const char *default_product(uint8_t type)
@@ -33,6 +34,12 @@ struct scsi_lu *scsi_lu_new(struct target *target, int tid, uint64_t lun,
 
 	if (!lu)
 		return NULL;
+	lu->pr = scsi_pr_new();
+	if (!lu->pr) {
+		free(lu);
+		return NULL;
+	}
+	scsi_range_lock_init(&lu->ranges);
 	list_init(&lu->node);
 	lu->target = target;
 	lu->lun = lun;
@@ -65,6 +72,7 @@ void scsi_lu_free(struct scsi_lu *lu)
 	if (lu->bs.ops && lu->bs.ops->close)
 		lu->bs.ops->close(&lu->bs);
 	lu->bs.ops = NULL;
+	scsi_pr_free(lu->pr);
 	free(lu->path);
 	free(lu);
 }

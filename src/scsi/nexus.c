@@ -4,7 +4,9 @@
  * here runs under the target lock (the target loop, or the main thread
  * adding a LUN); the queues are reached only through these functions so
  * that they can get their own lock if sessions ever spread over loops. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "scsi/core.h"
@@ -75,6 +77,26 @@ void scsi_ua_queue_all(struct target *target, struct it_nexus *except,
 			scsi_ua_queue(nexus, lun, asc);
 }
 
+void scsi_lu_reset(struct target *target, uint64_t lun)
+{
+	struct scsi_lu *lu = scsi_find_lu(target, lun);
+
+	if (!lu)
+		return;
+	scsi_pr_lu_reset(lu);
+	scsi_ua_queue_all(target, NULL, lun, ASC_BUS_DEVICE_RESET);
+}
+
+void scsi_target_reset(struct target *target)
+{
+	struct scsi_lu *lu;
+
+	if (!target)
+		return;
+	list_for_each_entry(lu, &target->lus, node)
+		scsi_lu_reset(target, lu->lun);
+}
+
 void scsi_ua_drop_lun(struct target *target, uint64_t lun)
 {
 	struct it_nexus *nexus;
@@ -137,10 +159,23 @@ void it_nexus_init(struct it_nexus *nexus, struct target *target,
 		scsi_ua_queue(nexus, lu->lun, ASC_POWERON_RESET);
 }
 
+void it_nexus_set_port(struct it_nexus *nexus, const char *initiator,
+		       const uint8_t isid[6])
+{
+	snprintf(nexus->initiator, sizeof(nexus->initiator), "%s", initiator);
+	memcpy(nexus->isid, isid, sizeof(nexus->isid));
+}
+
+/* SAM-5: an I_T nexus loss ends the SPC-2 reservations it holds; its
+ * persistent reservations and registrations stay. */
 void it_nexus_fini(struct it_nexus *nexus)
 {
 	struct scsi_ua *ua, *tmp;
+	struct scsi_lu *lu;
 
+	if (nexus->target)
+		list_for_each_entry(lu, &nexus->target->lus, node)
+			scsi_pr_nexus_gone(lu, nexus);
 	list_for_each_entry_safe(ua, tmp, &nexus->ua_list, node)
 		ua_free(ua);
 	if (list_linked(&nexus->node))

@@ -22,6 +22,15 @@
  * refused. */
 #define VRFY_FLAGS 0x12
 
+/* PERSISTENT RESERVE IN/OUT, one entry per service action (pr_in.c,
+ * pr_out.c): ALLOCATION LENGTH; SCOPE, TYPE and PARAMETER LIST LENGTH. */
+#define PR_IN(sa)                                                       \
+	{ OP_PR_IN, sa, 10, OPF_SA, spc_pr_in,                          \
+	  { OP_PR_IN, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } }
+#define PR_OUT(sa)                                                      \
+	{ OP_PR_OUT, sa, 10, OPF_SA, spc_pr_out,                        \
+	  { OP_PR_OUT, 0x1f, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0 } }
+
 /* Commands of every device type (SPC-4). */
 static const struct scsi_op spc_ops[] = {
 	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM, spc_test_unit_ready,
@@ -43,6 +52,16 @@ static const struct scsi_op spc_ops[] = {
 	{ OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, 12, OPF_SA,
 	  spc_report_opcodes,
 	  { OP_MAINTENANCE_IN, 0x1f, 0x87, 0xff, 0xff, 0xff, LBA4, 0, 0 } },
+	/* SPC-2 reservations: no third-party or extent reservations. */
+	{ OP_RESERVE_6, 0, 6, 0, spc_reserve, { OP_RESERVE_6, 0, 0, 0, 0, 0 } },
+	{ OP_RELEASE_6, 0, 6, 0, spc_release, { OP_RELEASE_6, 0, 0, 0, 0, 0 } },
+	{ OP_RESERVE_10, 0, 10, 0, spc_reserve,
+	  { OP_RESERVE_10, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ OP_RELEASE_10, 0, 10, 0, spc_release,
+	  { OP_RELEASE_10, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+	PR_IN(0x00), PR_IN(0x01), PR_IN(0x02), PR_IN(0x03),
+	PR_OUT(0x00), PR_OUT(0x01), PR_OUT(0x02), PR_OUT(0x03),
+	PR_OUT(0x04), PR_OUT(0x05), PR_OUT(0x06), PR_OUT(0x07),
 };
 
 /* Direct-access block device commands (SBC-3). */
@@ -69,6 +88,9 @@ static const struct scsi_op sbc_ops[] = {
 	  { OP_SYNC_CACHE_10, 0x06, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_READ_16, 0, 16, OPF_MEDIUM, sbc_read,
 	  { OP_READ_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	/* NUMBER OF LOGICAL BLOCKS in byte 13, GROUP NUMBER in 14. */
+	{ OP_COMPARE_AND_WRITE, 0, 16, OPF_MEDIUM, sbc_compare_and_write,
+	  { OP_COMPARE_AND_WRITE, RW_FLAGS, LBA8, 0, 0, 0, 0xff, 0x1f, 0 } },
 	{ OP_WRITE_16, 0, 16, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_WRITE_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_write,

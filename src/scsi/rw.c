@@ -93,7 +93,7 @@ static bool xfer_ok(struct scsi_cmd *cmd, const struct rw_args *a)
 	return false;
 }
 
-static bool store_ready(struct scsi_cmd *cmd)
+bool sbc_store_ready(struct scsi_cmd *cmd)
 {
 	if (cmd->lu->bs.ops)
 		return true;
@@ -129,7 +129,7 @@ static void account_done(struct scsi_lu *lu, const struct bs_io *io)
 	}
 }
 
-static void io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
+void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 {
 	log_error("LUN %llu: %s of %llu bytes at %llu failed: %d",
 		  (unsigned long long)cmd->lu->lun,
@@ -142,17 +142,18 @@ static void io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 		       io->op == BS_READ ? ASC_READ_ERROR : ASC_WRITE_ERROR);
 }
 
-/* SBC-3 5.34: the INFORMATION field holds the offset of the first byte
- * that differs. */
-static void compare(struct scsi_cmd *cmd, uint64_t len)
+/* SBC-3 5.34 and 5.2: the INFORMATION field holds the offset of the
+ * first byte that differs. */
+bool sbc_miscompare(struct scsi_cmd *cmd, uint64_t len)
 {
 	for (uint64_t i = 0; i < len; i++) {
 		if (cmd->in_buf[i] != cmd->out_buf[i]) {
 			scsi_set_sense_info(cmd, SK_MISCOMPARE,
 					    ASC_MISCOMPARE_VERIFY, i);
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 static enum scsi_result start_compare(struct scsi_cmd *cmd, uint64_t offset,
@@ -162,23 +163,32 @@ static void io_done(struct bs_io *io)
 {
 	struct scsi_cmd *cmd = io->arg;
 
-	account_done(cmd->lu, io);
 	if (io->result < 0)
-		io_failed(cmd, io);
+		sbc_io_failed(cmd, io);
 	else if (cmd->bs_stage == STAGE_THEN_COMPARE &&
 		 start_compare(cmd, io->offset, io->length) == SCSI_ASYNC)
 		return;
 	else if (cmd->bs_stage == STAGE_COMPARE)
-		compare(cmd, io->length);
+		sbc_miscompare(cmd, io->length);
 	scsi_cmd_finish(cmd);
+}
+
+/* The store's completion: statistics first, then what the submitter
+ * wants done (cmd->bs_next). */
+static void io_complete(struct bs_io *io)
+{
+	struct scsi_cmd *cmd = io->arg;
+
+	account_done(cmd->lu, io);
+	cmd->bs_next(io);
 }
 
 /* Hands the command to the store. The store may complete before
  * bs_submit returns (the null store does), and completion may free the
  * command: nothing touches cmd after the call. */
-static enum scsi_result submit(struct scsi_cmd *cmd, enum bs_op op,
-			       uint64_t offset, uint64_t len, void *buf,
-			       bool fua)
+enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
+			    uint64_t offset, uint64_t len, void *buf, bool fua,
+			    void (*done)(struct bs_io *io))
 {
 	struct scsi_lu *lu = cmd->lu;
 	struct bs_io *io = &cmd->io;
@@ -189,12 +199,20 @@ static enum scsi_result submit(struct scsi_cmd *cmd, enum bs_op op,
 	io->buf = buf;
 	io->fua = fua;
 	io->result = 0;
-	io->done = io_done;
+	io->done = io_complete;
 	io->arg = cmd;
 	io->loop = cmd->loop;
+	cmd->bs_next = done;
 	account_submit(lu, op, len);
 	bs_submit(&lu->bs, io);
 	return SCSI_ASYNC;
+}
+
+static enum scsi_result submit(struct scsi_cmd *cmd, enum bs_op op,
+			       uint64_t offset, uint64_t len, void *buf,
+			       bool fua)
+{
+	return sbc_submit(cmd, op, offset, len, buf, fua, io_done);
 }
 
 /* Reads [offset, offset + len) back into in_buf to compare it with the
@@ -222,7 +240,7 @@ enum scsi_result sbc_read(struct scsi_cmd *cmd)
 		return scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	if (a.blocks == 0)
 		return SCSI_DONE;
-	if (!store_ready(cmd))
+	if (!sbc_store_ready(cmd))
 		return SCSI_DONE;
 	len = a.blocks << lu->blk_shift;
 	if (!scsi_alloc_in(cmd, len, false))
@@ -234,7 +252,7 @@ enum scsi_result sbc_read(struct scsi_cmd *cmd)
 		      false);
 }
 
-static bool write_allowed(struct scsi_cmd *cmd)
+bool sbc_write_allowed(struct scsi_cmd *cmd)
 {
 	const struct scsi_lu *lu = cmd->lu;
 
@@ -268,33 +286,57 @@ static uint64_t prepare_data_out(struct scsi_cmd *cmd, struct rw_args *a,
 	decode(cmd->cdb, a);
 	want = a->blocks << cmd->lu->blk_shift;
 	cmd->out_cdb_len = want > UINT32_MAX ? UINT32_MAX : (uint32_t)want;
-	if (!xfer_ok(cmd, a) || (writes && !write_allowed(cmd)))
+	if (!xfer_ok(cmd, a) || (writes && !sbc_write_allowed(cmd)))
 		return 0;
 	if (!in_range(cmd->lu, a)) {
 		scsi_set_sense(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 		return 0;
 	}
-	if (!data_out_len(cmd, want) || !store_ready(cmd))
+	if (!data_out_len(cmd, want) || !sbc_store_ready(cmd))
 		return 0;
 	return data_out_len(cmd, want);
 }
 
-enum scsi_result sbc_write(struct scsi_cmd *cmd)
+/* Submits a checked write (prepare_data_out() returned len). */
+static enum scsi_result submit_write(struct scsi_cmd *cmd,
+				     const struct rw_args *a, uint64_t len)
 {
 	struct scsi_lu *lu = cmd->lu;
-	struct rw_args a;
-	uint64_t len = prepare_data_out(cmd, &a, true);
 	bool verify = is_write_verify(cmd->cdb[0]);
 
-	if (!len)
-		return SCSI_DONE;
 	if (verify && BYTCHK(cmd->cdb))
 		cmd->bs_stage = STAGE_THEN_COMPARE;
 	/* Durable before GOOD when asked (FUA), when there is no write
 	 * cache to hide behind (WCE = 0), and for WRITE AND VERIFY, whose
 	 * verification is of the medium. */
-	return submit(cmd, BS_WRITE, a.lba << lu->blk_shift, len, cmd->out_buf,
-		      a.fua || !lu->write_cache || verify);
+	return submit(cmd, BS_WRITE, a->lba << lu->blk_shift, len,
+		      cmd->out_buf, a->fua || !lu->write_cache || verify);
+}
+
+/* A write parked behind a COMPARE AND WRITE on its range goes on. Its
+ * CDB was checked when it arrived; decoding it again cannot fail. */
+static void resume_write(struct scsi_cmd *cmd)
+{
+	struct rw_args a;
+	uint64_t len = prepare_data_out(cmd, &a, true);
+
+	if (submit_write(cmd, &a, len) == SCSI_DONE)
+		scsi_cmd_finish(cmd);
+}
+
+enum scsi_result sbc_write(struct scsi_cmd *cmd)
+{
+	struct rw_args a;
+	uint64_t len = prepare_data_out(cmd, &a, true);
+
+	if (!len)
+		return SCSI_DONE;
+	/* Writes share their range with each other but not with a
+	 * COMPARE AND WRITE in progress there (caw.c). */
+	if (!scsi_range_acquire(cmd, a.lba, len >> cmd->lu->blk_shift, false,
+				resume_write))
+		return SCSI_ASYNC;
+	return submit_write(cmd, &a, len);
 }
 
 /* VERIFY. BYTCHK = 00b asks for a medium verification; a file has no
@@ -320,7 +362,7 @@ enum scsi_result sbc_verify(struct scsi_cmd *cmd)
 
 enum scsi_result sbc_submit_flush(struct scsi_cmd *cmd)
 {
-	if (!store_ready(cmd))
+	if (!sbc_store_ready(cmd))
 		return SCSI_DONE;
 	return submit(cmd, BS_FLUSH, 0, 0, NULL, false);
 }

@@ -63,6 +63,9 @@ struct ev_loop;
 #define ASC_PARAMETERS_CHANGED 0x2a00
 #define ASC_MODE_PARAMETERS_CHANGED 0x2a01
 #define ASC_CAPACITY_CHANGED 0x2a09
+#define ASC_RESERVATIONS_PREEMPTED 0x2a03
+#define ASC_RESERVATIONS_RELEASED 0x2a04
+#define ASC_REGISTRATIONS_PREEMPTED 0x2a05
 #define ASC_SAVING_PARAMS_UNSUP 0x3900
 #define ASC_REPORTED_LUNS_DATA_CHANGED 0x3f0e
 #define ASC_INTERNAL_TARGET_FAILURE 0x4400
@@ -85,6 +88,21 @@ enum scsi_task_attr {
 /* Peripheral device types used by tgt-compatible LUNs */
 #define SCSI_TYPE_DISK 0x00
 #define SCSI_TYPE_CONTROLLER 0x0c
+
+/* Longest iSCSI name plus its NUL (RFC 7143 §4.2.7.1: 223 bytes). */
+#define SCSI_NAME_MAX 224
+
+struct scsi_pr; /* persistent and SPC-2 reservations, pr.h */
+
+/* The LBA ranges of a LU's writes in flight, so that COMPARE AND WRITE
+ * runs alone on its range (range_lock.c). Used by the LU's target loop
+ * under the target lock, and reached only through that file's
+ * functions. */
+struct scsi_range_lock {
+	struct list_node active;  /* struct scsi_range of running commands */
+	struct list_node waiting; /* struct scsi_range parked, arrival order */
+	unsigned exclusive;       /* active ranges that exclude writes */
+};
 
 struct lu_stats {
 	uint64_t rd_subm_bytes, rd_done_bytes, wr_subm_bytes, wr_done_bytes;
@@ -127,6 +145,13 @@ struct scsi_lu {
 
 	unsigned inflight;     /* commands submitted and not completed */
 	struct lu_stats stats;
+
+	/* LUN-shared state of all I_T nexuses: reservations (pr.c) and the
+	 * write ranges COMPARE AND WRITE orders against (range_lock.c).
+	 * Reached only through their functions, so that it can get its
+	 * own lock if sessions ever spread over several loops. */
+	struct scsi_pr *pr;
+	struct scsi_range_lock ranges;
 };
 
 /* A pending unit attention of one I_T nexus for one LUN. */
@@ -137,16 +162,33 @@ struct scsi_ua {
 };
 
 /* An I_T nexus: the SCSI view of one iSCSI session. Owned by the target
- * (linked in target->nexuses); guarded by the target lock. */
+ * (linked in target->nexuses); guarded by the target lock. The initiator
+ * port (name and ISID, its TransportID) is copied in at login so that
+ * reservations never look outside the target (DESIGN.md rule 10); the
+ * target port is always relative port 1, the target's only one. */
 struct it_nexus {
 	struct list_node node;
 	struct target *target;
 	uint64_t id;               /* the session's TSIH */
 	struct list_node ua_list;  /* struct scsi_ua, oldest first */
+	char initiator[SCSI_NAME_MAX]; /* iSCSI initiator name */
+	uint8_t isid[6];
 };
 
 struct scsi_cmd;
 typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
+
+/* The LBA range [lba, end) a command writes or compares, while it is in
+ * the LU's range lock (range_lock.c); part of the command, so owned as
+ * the command is. */
+struct scsi_range {
+	struct list_node node;
+	uint64_t lba, end;
+	bool exclusive;            /* COMPARE AND WRITE: alone on the range */
+	bool held;                 /* in ranges.active */
+	/* Called when a parked command may go on. */
+	void (*resume)(struct scsi_cmd *cmd);
+};
 
 /* One SCSI command. Owned by the transport task that embeds it; lives on
  * the target's loop from submission to scsi_done_fn. */
@@ -177,6 +219,8 @@ struct scsi_cmd {
 	uint32_t out_cdb_len;
 	struct bs_io io;           /* used for backing-store requests */
 	int bs_stage;              /* core-private sequencing of multi-step I/O */
+	void (*bs_next)(struct bs_io *io); /* completion of the current step */
+	struct scsi_range range;   /* its place in lu->ranges, if any */
 };
 
 /* Runs a command; cmd->done is called exactly once, possibly before this
@@ -219,10 +263,26 @@ void scsi_lu_free(struct scsi_lu *lu);
 void it_nexus_init(struct it_nexus *nexus, struct target *target,
 		   uint64_t id);
 void it_nexus_fini(struct it_nexus *nexus);
+/* Records the initiator port of the nexus (login, before any command). */
+void it_nexus_set_port(struct it_nexus *nexus, const char *initiator,
+		       const uint8_t isid[6]);
 void scsi_ua_queue(struct it_nexus *nexus, uint64_t lun, uint16_t asc);
 /* Queue asc for lun on every nexus of the target except `except`. */
 void scsi_ua_queue_all(struct target *target, struct it_nexus *except,
 		       uint64_t lun, uint16_t asc);
 void scsi_ua_drop_lun(struct target *target, uint64_t lun);
+/* LOGICAL UNIT RESET of lun, or of every LU for a target reset: every
+ * nexus gets the reset unit attention and SPC-2 reservations end;
+ * persistent reservations survive (SPC-4 5.13.1). */
+void scsi_lu_reset(struct target *target, uint64_t lun);
+void scsi_target_reset(struct target *target);
+
+/* Persist Through Power Loss (APTPL) for a LU: its reservation state
+ * lives in dir as a file named after the target and the LUN, and is
+ * loaded from there now. Called by the main thread before the LU is
+ * linked into its target. Returns 0, or -errno if the directory name is
+ * unusable (persistence then stays off; the LU still works). */
+int scsi_pr_set_store(struct scsi_lu *lu, const char *dir,
+		      const char *target_name);
 
 #endif

@@ -175,11 +175,12 @@ static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
 	uint32_t opt = lu->optimal_xfer_len < max ? lu->optimal_xfer_len : max;
 
 	memset(buf + 4, 0, 0x3c);
+	buf[5] = sbc_caw_max_blocks(lu); /* MAXIMUM COMPARE AND WRITE LENGTH */
 	put_be16(buf + 6, gran > 0xffff ? 0xffff : (uint16_t)gran);
 	put_be32(buf + 8, max);
 	put_be32(buf + 12, opt);
-	/* No UNMAP, WRITE SAME or COMPARE AND WRITE yet: their limits
-	 * stay 0, which the LBP page (LBPU = 0) agrees with. */
+	/* No UNMAP or WRITE SAME yet: their limits stay 0, which the LBP
+	 * page (LBPU = 0) agrees with. */
 	return 4 + 0x3c;
 }
 

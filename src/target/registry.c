@@ -13,6 +13,7 @@ static struct {
 	struct list_node portals;  /* main thread */
 	struct list_node main_conns; /* main thread */
 	enum system_state state;   /* main thread */
+	const char *pr_dir;        /* main thread, set at startup */
 
 	pthread_mutex_t tsih_lock; /* guards tsih_used and tsih_next */
 	uint64_t tsih_used[65536 / 64];
@@ -22,6 +23,7 @@ static struct {
 	.portals = LIST_HEAD_INIT(reg.portals),
 	.main_conns = LIST_HEAD_INIT(reg.main_conns),
 	.state = SYSTEM_READY,
+	.pr_dir = REGISTRY_PR_DIR_DEFAULT,
 	.tsih_lock = PTHREAD_MUTEX_INITIALIZER,
 	.tsih_next = 1,
 };
@@ -49,6 +51,16 @@ enum system_state registry_system_state(void)
 void registry_set_system_state(enum system_state s)
 {
 	reg.state = s;
+}
+
+const char *registry_pr_dir(void)
+{
+	return reg.pr_dir;
+}
+
+void registry_set_pr_dir(const char *dir)
+{
+	reg.pr_dir = dir;
 }
 
 static bool tsih_taken(uint16_t t)

@@ -20,6 +20,13 @@ void registry_free_tsih(uint16_t tsih);
 enum system_state registry_system_state(void);
 void registry_set_system_state(enum system_state s);
 
+/* Where APTPL reservation state is kept (tgtd --pr-state-dir); "" for
+ * nowhere: persistence through power loss is then not offered. Set
+ * before any target exists, read when LUs are created. */
+#define REGISTRY_PR_DIR_DEFAULT "/var/lib/mtgt/pr"
+const char *registry_pr_dir(void);
+void registry_set_pr_dir(const char *dir);
+
 /* Listening portals (struct iscsi_portal), newest first. */
 struct list_node *registry_portals(void);
 

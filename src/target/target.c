@@ -318,6 +318,12 @@ static struct scsi_lu *open_lu(struct target *t, uint64_t lun,
 	}
 	if (path)
 		lu->path = strdup(path);
+	/* APTPL reservations of this LUN come back from the state
+	 * directory, before the LU is visible to any initiator. */
+	if (*registry_pr_dir() &&
+	    scsi_pr_set_store(lu, registry_pr_dir(), t->name) < 0)
+		log_error("LUN %llu: reservations will not persist",
+			  (unsigned long long)lun);
 	if (blocksize)
 		lu->blk_shift = log2_exact(blocksize);
 	/* A partial last block is not addressable. */

@@ -225,11 +225,14 @@ wait_daemon_ready() {
 # CPORT, DAEMON_LOG. Returns non-zero (after recording a failure) if the
 # daemon does not come up.
 start_daemon() {
-	local pid log _
+	local pid log _ own=()
+	# APTPL reservation state stays in the test's directory (mtgt only).
+	[ "$LEGACY_TGTD" = 1 ] || own=(--pr-state-dir "$TEST_TMP/pr-state")
 	for _ in 1 2 3; do
 		pick_ports || break
 		log=$TEST_TMP/tgtd.$CPORT.log
-		"$TGTD" -f -C "$CPORT" --iscsi "portal=127.0.0.1:$PORT" "$@" \
+		"$TGTD" -f -C "$CPORT" --iscsi "portal=127.0.0.1:$PORT" \
+			"${own[@]}" "$@" \
 			</dev/null >>"$log" 2>&1 &
 		pid=$!
 		DAEMON_LOGS+=("$log")
