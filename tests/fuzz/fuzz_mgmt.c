@@ -16,6 +16,7 @@
 #include "event/loop.h"
 #include "mgmt/dispatch.h"
 #include "mgmt/ipc_proto.h"
+#include "target/registry.h"
 #include "target/target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,12 +26,14 @@ static struct ev_loop *main_loop;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/mtgt-fuzz-mgmt.XXXXXX";
+	/* Also where APTPL reservation state would go. */
+	static char dir[] = "/tmp/mtgt-fuzz-mgmt.XXXXXX";
 
 	(void)argc;
 	(void)argv;
 	if (!mkdtemp(dir) || chdir(dir) < 0)
 		abort();
+	registry_set_pr_dir(dir);
 	main_loop = ev_loop_create("tgtd", NULL);
 	return main_loop ? 0 : -1;
 }

@@ -148,8 +148,14 @@ static void on_tick(struct ev_loop *loop, void *arg)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	/* APTPL reservation state goes to a scratch directory. */
+	static char pr_dir[] = "/tmp/mtgt-fuzz-pdu.XXXXXX";
+
 	(void)argc;
 	(void)argv;
+	if (!mkdtemp(pr_dir))
+		abort();
+	registry_set_pr_dir(pr_dir);
 	h.loop = ev_loop_create("tgtd", NULL);
 	if (!h.loop)
 		abort();
