@@ -14,6 +14,80 @@
 
 #include "common/strbuf.h"
 
+struct name_value {
+	const char *name;
+	int value;
+};
+
+static const struct name_value mode_names[] = {
+	{ "system", MODE_SYSTEM }, { "sys", MODE_SYSTEM },
+	{ "target", MODE_TARGET }, { "tgt", MODE_TARGET },
+	{ "logicalunit", MODE_DEVICE }, { "lu", MODE_DEVICE },
+	{ "portal", MODE_PORTAL }, { "pt", MODE_PORTAL },
+	{ "lld", MODE_LLD },
+	{ "session", MODE_SESSION }, { "sess", MODE_SESSION },
+	{ "connection", MODE_CONNECTION }, { "conn", MODE_CONNECTION },
+	{ "account", MODE_ACCOUNT },
+	{ NULL, 0 },
+};
+
+static const struct name_value op_names[] = {
+	{ "new", OP_NEW }, { "delete", OP_DELETE }, { "show", OP_SHOW },
+	{ "bind", OP_BIND }, { "unbind", OP_UNBIND }, { "update", OP_UPDATE },
+	{ "stat", OP_STATS }, { "start", OP_START }, { "stop", OP_STOP },
+	{ NULL, 0 },
+};
+
+static const struct name_value device_type_names[] = {
+	{ "disk", MGMT_TYPE_DISK }, { "tape", MGMT_TYPE_TAPE },
+	{ "ssc", MGMT_TYPE_TAPE }, { "cd", MGMT_TYPE_MMC },
+	{ "changer", MGMT_TYPE_MEDIUM_CHANGER }, { "osd", MGMT_TYPE_OSD },
+	{ "pt", MGMT_TYPE_PT },
+	{ NULL, 0 },
+};
+
+static int lookup_name(const struct name_value *table, const char *name)
+{
+	for (; table->name; table++)
+		if (!strcmp(table->name, name))
+			return table->value;
+	return -1;
+}
+
+/* The first name of a value: the canonical spelling. */
+static const char *name_of(const struct name_value *table, int value)
+{
+	for (; table->name; table++)
+		if (table->value == value)
+			return table->name;
+	return "unknown";
+}
+
+int mgmt_mode_from_name(const char *name)
+{
+	return lookup_name(mode_names, name);
+}
+
+const char *mgmt_mode_name(int mode)
+{
+	return name_of(mode_names, mode);
+}
+
+int mgmt_op_from_name(const char *name)
+{
+	return lookup_name(op_names, name);
+}
+
+const char *mgmt_op_name(int op)
+{
+	return name_of(op_names, op);
+}
+
+int mgmt_device_type_from_name(const char *name)
+{
+	return lookup_name(device_type_names, name);
+}
+
 void mgmt_request_init(struct mgmt_request *req, int mode, int op)
 {
 	memset(req, 0, sizeof(*req));

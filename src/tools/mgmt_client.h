@@ -66,6 +66,15 @@ struct mgmt_reply {
 	size_t body_len;  /* strlen(body) */
 };
 
+/* tgtadm's spellings of modes, operations and device types (spec §2.4,
+ * §3.1); lookups return -1 for an unknown name, names "unknown" for an
+ * unknown value. */
+int mgmt_mode_from_name(const char *name);
+const char *mgmt_mode_name(int mode);
+int mgmt_op_from_name(const char *name);
+const char *mgmt_op_name(int op);
+int mgmt_device_type_from_name(const char *name);
+
 /* A request with every field "not given" and the given mode and op. */
 void mgmt_request_init(struct mgmt_request *req, int mode, int op);
 

@@ -73,38 +73,6 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct name_value {
-	const char *name;
-	int value;
-};
-
-static const struct name_value mode_names[] = {
-	{ "system", MODE_SYSTEM }, { "sys", MODE_SYSTEM },
-	{ "target", MODE_TARGET }, { "tgt", MODE_TARGET },
-	{ "logicalunit", MODE_DEVICE }, { "lu", MODE_DEVICE },
-	{ "portal", MODE_PORTAL }, { "pt", MODE_PORTAL },
-	{ "lld", MODE_LLD },
-	{ "session", MODE_SESSION }, { "sess", MODE_SESSION },
-	{ "connection", MODE_CONNECTION }, { "conn", MODE_CONNECTION },
-	{ "account", MODE_ACCOUNT },
-	{ NULL, 0 },
-};
-
-static const struct name_value op_names[] = {
-	{ "new", OP_NEW }, { "delete", OP_DELETE }, { "show", OP_SHOW },
-	{ "bind", OP_BIND }, { "unbind", OP_UNBIND }, { "update", OP_UPDATE },
-	{ "stat", OP_STATS }, { "start", OP_START }, { "stop", OP_STOP },
-	{ NULL, 0 },
-};
-
-static const struct name_value device_type_names[] = {
-	{ "disk", MGMT_TYPE_DISK }, { "tape", MGMT_TYPE_TAPE },
-	{ "ssc", MGMT_TYPE_TAPE }, { "cd", MGMT_TYPE_MMC },
-	{ "changer", MGMT_TYPE_MEDIUM_CHANGER }, { "osd", MGMT_TYPE_OSD },
-	{ "pt", MGMT_TYPE_PT },
-	{ NULL, 0 },
-};
-
 /* Everything the command line says. Strings point into argv. In req,
  * mode and op are -1 until --mode and --op are seen, and a host_no of 0
  * counts as "not given", as in tgt. */
@@ -191,31 +159,6 @@ static void die_try_help(void)
 {
 	fputs("Try `tgtadm --help' for more information.\n", stderr);
 	exit(EXIT_USAGE);
-}
-
-static int lookup_name(const struct name_value *table, const char *name)
-{
-	for (; table->name; table++)
-		if (!strcmp(table->name, name))
-			return table->value;
-	return -1;
-}
-
-/* Canonical name of a mode, as used in error messages. */
-static const char *mode_name(int mode)
-{
-	for (const struct name_value *m = mode_names; m->name; m++)
-		if (m->value == mode)
-			return m->name;
-	return "unknown";
-}
-
-static const char *op_name(int op)
-{
-	for (const struct name_value *o = op_names; o->name; o++)
-		if (o->value == op)
-			return o->name;
-	return "unknown";
 }
 
 /* Numbers are read like tgt does: strtoull in base 0 (so 0x10 and 010
@@ -320,11 +263,11 @@ static bool set_string_option(struct command *cmd, int opt, const char *arg)
 static void set_mode_or_op(struct command *cmd, int opt, const char *arg)
 {
 	if (opt == 'm') {
-		cmd->req.mode = lookup_name(mode_names, arg);
+		cmd->req.mode = mgmt_mode_from_name(arg);
 		if (cmd->req.mode < 0)
 			die(1, "unknown mode: %s", arg);
 	} else {
-		cmd->req.op = lookup_name(op_names, arg);
+		cmd->req.op = mgmt_op_from_name(arg);
 		if (cmd->req.op < 0)
 			die(1, "unknown operation: %s", arg);
 	}
@@ -332,7 +275,7 @@ static void set_mode_or_op(struct command *cmd, int opt, const char *arg)
 
 static void set_device_type(struct command *cmd, const char *arg)
 {
-	int type = lookup_name(device_type_names, arg);
+	int type = mgmt_device_type_from_name(arg);
 
 	if (type < 0)
 		die(EXIT_USAGE, "unknown target type: %s", arg);
@@ -447,9 +390,9 @@ static void check_allowed(const struct command *cmd, const char *allowed,
 		if (wording == MODE_FIRST)
 			die(EXIT_USAGE,
 			    "%s mode: option '-%c' is not allowed/supported",
-			    mode_name(cmd->req.mode), opt);
+			    mgmt_mode_name(cmd->req.mode), opt);
 		die(EXIT_USAGE, "option '-%c' not supported in %s mode", opt,
-		    mode_name(cmd->req.mode));
+		    mgmt_mode_name(cmd->req.mode));
 	}
 }
 
@@ -457,7 +400,7 @@ __attribute__((noreturn))
 static void die_unsupported_op(const struct command *cmd)
 {
 	die(EXIT_USAGE, "operation %s not supported in %s mode",
-	    op_name(cmd->req.op), mode_name(cmd->req.mode));
+	    mgmt_op_name(cmd->req.op), mgmt_mode_name(cmd->req.mode));
 }
 
 static void require_name_and_value(const struct command *cmd)
@@ -513,7 +456,7 @@ static void validate_target(const struct command *cmd)
 		    !cmd->req.host_no)
 			die(EXIT_USAGE, "%s operation requires "
 			    "initiator-address, initiator-nameor bus",
-			    op_name(cmd->req.op));
+			    mgmt_op_name(cmd->req.op));
 		break;
 	case OP_UPDATE:
 		check_allowed(cmd, "LmotnvC", MODE_FIRST);
