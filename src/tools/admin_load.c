@@ -1,6 +1,7 @@
 /* Creating what targets.conf describes: global settings, targets, their
  * LUNs, parameters, access rules and accounts, in the order Debian's
  * tgt-admin sends them (spec tgt-compat.md §5.2-5.6). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 static void no_memory(struct admin *a)
 {
 	fputs("tgt-admin: out of memory\n", stderr);
-	admin_abort(a, 12);
+	admin_abort(a, ENOMEM);
 }
 
 /* ---- accounts ---- */

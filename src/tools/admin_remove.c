@@ -1,5 +1,6 @@
 /* Deleting, re-creating and switching targets by name, tid or ALL:
  * --delete, --update, --offline, --ready (spec tgt-compat.md §5.7). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +190,7 @@ static int update_all(struct admin *a)
 	if (rc) {
 		str_list_free(&names);
 		fputs("tgt-admin: out of memory\n", stderr);
-		admin_abort(a, 12);
+		admin_abort(a, ENOMEM);
 	}
 	for (size_t i = 0; i < names.count && rc == 0; i++)
 		rc = update_target(a, names.items[i]);

@@ -353,7 +353,8 @@ static int include_directory(struct reader *r, const char *dir,
 	closedir(d);
 	if (rc)
 		no_memory(r, from);
-	qsort(names, n, sizeof(*names), compare_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), compare_names);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0)
 			rc = read_path(r, names[i], from, false);

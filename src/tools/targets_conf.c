@@ -3,11 +3,12 @@
 #include "tools/targets_conf.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tools/conf_value.h"
 
 #define MAX_CONTROL_PORT 32767 /* tgtadm's -C is a short */
 #define MAX_DRIVER_NAME 63
@@ -47,10 +48,6 @@ static const char *const target_param_names[] = {
 	"RedirectReason", "RedirectCallback",
 };
 
-static const char *const device_types[] = {
-	"disk", "tape", "ssc", "cd", "changer", "osd", "pt",
-};
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *lu_param_name(enum lu_param p)
@@ -74,29 +71,6 @@ static int fail(struct loader *ld, const struct conf_node *n,
 static int out_of_memory(struct loader *ld, const struct conf_node *n)
 {
 	return fail(ld, n, "%s", "out of memory");
-}
-
-static bool in_table(const char *s, const char *const *table, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(s, table[i]))
-			return true;
-	return false;
-}
-
-bool conf_parse_u64(const char *text, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!text || !isdigit((unsigned char)*text))
-		return false;
-	errno = 0;
-	v = strtoull(text, &end, 0);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
 }
 
 static int list_add(struct loader *ld, struct node_list *l,
@@ -125,46 +99,6 @@ static int set_once(struct loader *ld, const struct conf_node **slot,
 			    first);
 	}
 	*slot = n;
-	return 0;
-}
-
-/* Values that go into one item of a request payload, which tgtd splits
- * at commas. */
-static int check_no_comma(struct loader *ld, const struct conf_node *n)
-{
-	if (strchr(n->value, ','))
-		return fail(ld, n, "'%s': a comma cannot be sent to tgtd here",
-			    n->value);
-	return 0;
-}
-
-static int check_keyword(struct loader *ld, const struct conf_node *n,
-			 const char *a, const char *b)
-{
-	char expected[64];
-
-	if (!strcmp(n->value, a) || !strcmp(n->value, b))
-		return 0;
-	snprintf(expected, sizeof(expected), "'%s' or '%s'", a, b);
-	conf_error_set(ld->err, &n->loc, n->key, "'%s' is not %s", n->value,
-		       expected);
-	return -1;
-}
-
-static int check_number(struct loader *ld, const struct conf_node *n,
-			uint64_t min, uint64_t max, uint64_t *out)
-{
-	uint64_t v;
-
-	if (!conf_parse_u64(n->value, &v) || v < min || v > max) {
-		conf_error_set(ld->err, &n->loc, n->key,
-			       "'%s' is not a number from %llu to %llu",
-			       n->value, (unsigned long long)min,
-			       (unsigned long long)max);
-		return -1;
-	}
-	if (out)
-		*out = v;
 	return 0;
 }
 
@@ -209,61 +143,35 @@ static int lu_param_index(const char *key)
 	return -1;
 }
 
-/* What a value must look like. */
-enum value_kind { ANY_TEXT, NO_COMMA, NUMBER, ON_OFF, YES_NO, DEVICE_TYPE };
-
-static int check_value(struct loader *ld, const struct conf_node *n,
-		       enum value_kind kind)
-{
-	switch (kind) {
-	case ANY_TEXT:
-		return 0;
-	case NO_COMMA:
-		return check_no_comma(ld, n);
-	case NUMBER:
-		return check_number(ld, n, 1, UINT32_MAX, NULL);
-	case ON_OFF:
-		return check_keyword(ld, n, "on", "off");
-	case YES_NO:
-		return check_keyword(ld, n, "yes", "no");
-	case DEVICE_TYPE:
-		if (in_table(n->value, device_types, ARRAY_SIZE(device_types)))
-			return 0;
-		return fail(ld, n, "unknown device type '%s' (disk, tape, ssc, "
-			    "cd, changer, osd, pt)", n->value);
-	}
-	return 0;
-}
-
 /* The single-valued LUN settings besides the --params ones. */
 static const struct {
 	const char *key;
 	size_t offset;
-	enum value_kind kind;
+	enum conf_value_kind kind;
 } lun_keys[] = {
 	{ "device-type", offsetof(struct lun_settings, device_type),
-	  DEVICE_TYPE },
-	{ "bs-type", offsetof(struct lun_settings, bs_type), NO_COMMA },
-	{ "bsopts", offsetof(struct lun_settings, bsopts), NO_COMMA },
-	{ "bsoflags", offsetof(struct lun_settings, bsoflags), NO_COMMA },
-	{ "block-size", offsetof(struct lun_settings, block_size), NUMBER },
-	{ "write-cache", offsetof(struct lun_settings, write_cache), ON_OFF },
+	  CONF_DEVICE_TYPE },
+	{ "bs-type", offsetof(struct lun_settings, bs_type), CONF_NO_COMMA },
+	{ "bsopts", offsetof(struct lun_settings, bsopts), CONF_NO_COMMA },
+	{ "bsoflags", offsetof(struct lun_settings, bsoflags), CONF_NO_COMMA },
+	{ "block-size", offsetof(struct lun_settings, block_size), CONF_NUMBER },
+	{ "write-cache", offsetof(struct lun_settings, write_cache), CONF_ON_OFF },
 	{ "allow-in-use", offsetof(struct lun_settings, allow_in_use),
-	  YES_NO },
+	  CONF_YES_NO },
 };
 
 static int set_checked(struct loader *ld, const struct conf_node **slot,
-		       const struct conf_node *n, enum value_kind kind)
+		       const struct conf_node *n, enum conf_value_kind kind)
 {
-	if (check_value(ld, n, kind))
+	if (conf_value_check(ld->err, n, kind))
 		return -1;
 	return set_once(ld, slot, n);
 }
 
 static int add_checked(struct loader *ld, struct node_list *l,
-		       const struct conf_node *n, enum value_kind kind)
+		       const struct conf_node *n, enum conf_value_kind kind)
 {
-	if (check_value(ld, n, kind))
+	if (conf_value_check(ld->err, n, kind))
 		return -1;
 	return list_add(ld, l, n);
 }
@@ -275,11 +183,11 @@ static int lun_directive(struct loader *ld, struct lun_settings *set,
 	int p = lu_param_index(n->key);
 
 	if (p >= 0)
-		return set_checked(ld, &set->param[p], n, NO_COMMA);
+		return set_checked(ld, &set->param[p], n, CONF_NO_COMMA);
 	if (!strcmp(n->key, "mode_page"))
-		return add_checked(ld, &set->mode_pages, n, NO_COMMA);
+		return add_checked(ld, &set->mode_pages, n, CONF_NO_COMMA);
 	if (!strcmp(n->key, "params"))
-		return add_checked(ld, &set->params, n, ANY_TEXT);
+		return add_checked(ld, &set->params, n, CONF_ANY_TEXT);
 	for (size_t i = 0; i < ARRAY_SIZE(lun_keys); i++)
 		if (!strcmp(n->key, lun_keys[i].key))
 			return set_checked(ld, (const struct conf_node **)
@@ -301,7 +209,7 @@ static struct conf_store *new_store(struct loader *ld, struct conf_target *t,
 {
 	struct conf_store *grown;
 
-	if (check_no_comma(ld, n))
+	if (conf_value_no_comma(ld->err, n))
 		return NULL;
 	grown = realloc(t->stores, (t->nr_stores + 1) * sizeof(*grown));
 	if (!grown) {
@@ -326,7 +234,7 @@ static int store_directive(struct loader *ld, struct conf_store *s,
 	if (!n->value)
 		return fail(ld, n, "%s", "missing value");
 	if (!strcmp(n->key, "lun")) {
-		if (check_number(ld, n, 1, UINT64_MAX - 1, &s->lun))
+		if (conf_value_number(ld->err, n, 1, UINT64_MAX - 1, &s->lun))
 			return -1;
 		s->lun_given = true;
 		return set_once(ld, &s->lun_node, n);
@@ -365,9 +273,9 @@ static int target_access(struct loader *ld, struct conf_target *t,
 	struct conf_account *grown;
 
 	if (!strcmp(n->key, "initiator-address"))
-		return add_checked(ld, &t->initiator_addresses, n, NO_COMMA);
+		return add_checked(ld, &t->initiator_addresses, n, CONF_NO_COMMA);
 	if (!strcmp(n->key, "initiator-name"))
-		return add_checked(ld, &t->initiator_names, n, NO_COMMA);
+		return add_checked(ld, &t->initiator_names, n, CONF_NO_COMMA);
 	if (!strcmp(n->key, "outgoinguser"))
 		return set_account(ld, &t->outgoing, n);
 	if (strcmp(n->key, "incominguser"))
@@ -391,7 +299,7 @@ static int target_param(struct loader *ld, struct conf_target *t,
 			return set_once(ld, &seen, n);
 	}
 	if (!strcmp(n->key, "state") &&
-	    check_keyword(ld, n, "ready", "offline"))
+	    conf_value_keyword(ld->err, n, "ready", "offline"))
 		return -1;
 	return list_add(ld, &t->target_params, n);
 }
@@ -417,17 +325,17 @@ static int target_directive(struct loader *ld, struct conf_target *t,
 	if (!strcmp(n->key, "controller_tid")) {
 		uint64_t tid;
 
-		if (check_number(ld, n, 1, INT_MAX, &tid))
+		if (conf_value_number(ld->err, n, 1, INT_MAX, &tid))
 			return -1;
 		t->tid = tid;
 		return set_once(ld, &t->controller_tid, n);
 	}
 	if (!strcmp(n->key, "lun")) { /* for its single store: see finish */
-		if (check_number(ld, n, 1, UINT64_MAX - 1, NULL))
+		if (conf_value_number(ld->err, n, 1, UINT64_MAX - 1, NULL))
 			return -1;
 		return set_once(ld, &t->lun, n);
 	}
-	if (in_table(n->key, target_param_names,
+	if (conf_in_table(n->key, target_param_names,
 		     ARRAY_SIZE(target_param_names)))
 		return target_param(ld, t, n);
 	rc = target_access(ld, t, n);
@@ -503,12 +411,12 @@ static int isns_directive(struct loader *ld, const struct conf_node *n)
 			return set_once(ld, &seen, n);
 	}
 	if (!strcmp(n->key, "iSNSServerPort")) {
-		if (check_number(ld, n, 0, INT_MAX, NULL))
+		if (conf_value_number(ld->err, n, 0, INT_MAX, NULL))
 			return -1;
 	} else if (strcmp(n->key, "iSNSServerIP")) {
-		if (check_keyword(ld, n, "On", "Off"))
+		if (conf_value_keyword(ld->err, n, "On", "Off"))
 			return -1;
-	} else if (check_no_comma(ld, n)) {
+	} else if (conf_value_no_comma(ld->err, n)) {
 		return -1;
 	}
 	return list_add(ld, l, n);
@@ -526,13 +434,13 @@ static int global_setting(struct loader *ld, const struct conf_node *n)
 		return set_once(ld, &conf->default_driver, n);
 	}
 	if (!strcmp(n->key, "ignore-errors")) {
-		if (check_keyword(ld, n, "yes", "no"))
+		if (conf_value_keyword(ld->err, n, "yes", "no"))
 			return -1;
 		conf->ignore_errors_yes = !strcmp(n->value, "yes");
 		return set_once(ld, &conf->ignore_errors, n);
 	}
 	if (!strcmp(n->key, "control-port")) {
-		if (check_number(ld, n, 0, MAX_CONTROL_PORT, &port))
+		if (conf_value_number(ld->err, n, 0, MAX_CONTROL_PORT, &port))
 			return -1;
 		conf->control_port_value = port;
 		return set_once(ld, &conf->control_port, n);
@@ -541,7 +449,7 @@ static int global_setting(struct loader *ld, const struct conf_node *n)
 		return set_account(ld, &conf->incoming_discovery, n);
 	if (!strcmp(n->key, "outgoingdiscoveryuser"))
 		return set_account(ld, &conf->outgoing_discovery, n);
-	if (in_table(n->key, isns_keys, ARRAY_SIZE(isns_keys)))
+	if (conf_in_table(n->key, isns_keys, ARRAY_SIZE(isns_keys)))
 		return isns_directive(ld, n);
 	return fail(ld, n, "%s", "unknown directive at the top level");
 }
@@ -575,6 +483,14 @@ static void add_warning(struct loader *ld, const struct conf_node *n,
 	if (asprintf(&w, "%s:%u: directive '%s': %s", n->loc.file,
 		     n->loc.line, n->key, text) >= 0)
 		conf->warnings[conf->nr_warnings++] = w;
+}
+
+/* qsort, which must not be given a NULL array even when it is empty. */
+static void sort(void *base, size_t n, size_t size,
+		 int (*compare)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, compare);
 }
 
 static int compare_stores(const void *a, const void *b)
@@ -639,8 +555,8 @@ static int finish_target(struct loader *ld, struct conf_target *t)
 		add_warning(ld, t->defaults.block_size,
 			    "ignored at target level, as tgt-admin does; "
 			    "put it in a <backing-store> block");
-	qsort(t->stores, t->nr_stores, sizeof(*t->stores), compare_stores);
-	qsort(t->target_params.items, t->target_params.count,
+	sort(t->stores, t->nr_stores, sizeof(*t->stores), compare_stores);
+	sort(t->target_params.items, t->target_params.count,
 	      sizeof(*t->target_params.items), compare_nodes_by_key);
 	return 0;
 }
@@ -679,9 +595,9 @@ static int finish(struct loader *ld)
 					    "also given to another target",
 					    t->controller_tid->value);
 	}
-	qsort(conf->targets, conf->nr_targets, sizeof(*conf->targets),
+	sort(conf->targets, conf->nr_targets, sizeof(*conf->targets),
 	      compare_targets);
-	qsort(conf->isns.items, conf->isns.count, sizeof(*conf->isns.items),
+	sort(conf->isns.items, conf->isns.count, sizeof(*conf->isns.items),
 	      compare_isns);
 	return 0;
 }

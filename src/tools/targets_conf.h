@@ -143,8 +143,4 @@ const struct conf_node *conf_store_param(const struct conf_target *t,
 					 const struct conf_store *s,
 					 enum lu_param p);
 
-/* Whether the parse of a number of a directive worked; for callers that
- * need the value of e.g. block-size. */
-bool conf_parse_u64(const char *text, uint64_t *out);
-
 #endif
