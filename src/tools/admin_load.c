@@ -352,7 +352,7 @@ static void add_store(struct admin *a, const struct conf_target *t,
 		      const struct conf_store *s, int tid,
 		      struct lun_numbers *given)
 {
-	struct lun_target l = { t, s, tid, 0, NULL, { .has_limits = false } };
+	struct lun_target l = { .t = t, .s = s, .tid = tid };
 
 	if (!store_usable(a, t, s))
 		return;

@@ -35,6 +35,7 @@ struct reader {
 	size_t nr_seen;
 	unsigned include_depth;
 	const char *buffer_name; /* text read from memory, not a file */
+	bool no_includes;
 	struct open_block blocks[MAX_BLOCK_DEPTH + 1];
 	unsigned depth;  /* index of the innermost open block */
 };
@@ -398,8 +399,10 @@ static int maybe_include(struct reader *r, char *line,
 		name[len - 1] = '\0';
 		name++;
 	}
-	if (!*name) {
-		conf_error_set(r->err, loc, "include", "missing file name");
+	if (!*name || r->no_includes) {
+		conf_error_set(r->err, loc, "include", r->no_includes
+			       ? "includes are not allowed here"
+			       : "missing file name");
 		return -1;
 	}
 	if (name[0] != '/' && loc->file != r->buffer_name) {
@@ -651,12 +654,12 @@ static int read_path(struct reader *r, const char *path,
 			       "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		if (from)
-			return include_directory(r, path, from);
-		conf_error_set(r->err, NULL, NULL,
-			       "%s is a directory, not a configuration file",
-			       path);
+	if (S_ISDIR(st.st_mode) && from)
+		return include_directory(r, path, from);
+	if (S_ISDIR(st.st_mode) || (from && !S_ISREG(st.st_mode))) {
+		/* a device or pipe could block or never end */
+		conf_error_set(r->err, from, from ? "include" : NULL,
+			       "%s is not a regular file", path);
 		return -1;
 	}
 	if (!first_read(r, path, &failed)) {
@@ -714,7 +717,7 @@ int conf_doc_read_file(struct conf_doc *doc, const char *path,
 }
 
 int conf_doc_read_buffer(struct conf_doc *doc, const char *name,
-			 const char *text, size_t len,
+			 const char *text, size_t len, unsigned flags,
 			 struct conf_error *err)
 {
 	struct reader r;
@@ -722,6 +725,7 @@ int conf_doc_read_buffer(struct conf_doc *doc, const char *name,
 	int rc = -1;
 
 	reader_init(&r, doc, err);
+	r.no_includes = flags & CONF_NO_INCLUDES;
 	interned = intern_file(&r, name);
 	r.buffer_name = interned;
 	if (!interned)

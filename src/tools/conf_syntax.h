@@ -10,7 +10,7 @@
  * continuing a line, `key value`, `key = value`, a value in double quotes
  * (quotes removed), `include` / `includeoptional` with a file, a
  * directory (its regular files in ASCII order) or a glob (no match is
- * fine), each file read once. Differences: a relative include is found
+ * fine), each file read once; an included file must be a regular file. Differences: a relative include is found
  * from the including file's directory (Config::General: from the current
  * directory); a closing tag must name the block it closes, inside the
  * same file; here-documents are not supported.
@@ -55,11 +55,15 @@ struct conf_error {
 int conf_doc_read_file(struct conf_doc *doc, const char *path,
 		       struct conf_error *err);
 
+/* conf_doc_read_buffer flag: an include line is an error (for fuzzing,
+ * where the text must not reach the file system). */
+#define CONF_NO_INCLUDES 1u
+
 /* The same for text in memory (len bytes, need not be NUL-terminated),
  * named `name` in locations; relative includes are found from the
  * current directory. */
 int conf_doc_read_buffer(struct conf_doc *doc, const char *name,
-			 const char *text, size_t len,
+			 const char *text, size_t len, unsigned flags,
 			 struct conf_error *err);
 
 void conf_doc_free(struct conf_doc *doc);

@@ -628,11 +628,11 @@ int targets_conf_load_file(struct targets_conf *conf, const char *path,
 }
 
 int targets_conf_load_buffer(struct targets_conf *conf, const char *name,
-			     const char *text, size_t len,
+			     const char *text, size_t len, unsigned flags,
 			     struct conf_error *err)
 {
 	conf_init(conf);
-	if (conf_doc_read_buffer(&conf->doc, name, text, len, err))
+	if (conf_doc_read_buffer(&conf->doc, name, text, len, flags, err))
 		return -1;
 	return load(conf, err);
 }

@@ -101,8 +101,8 @@ struct targets_conf {
 	const struct conf_node *default_driver, *ignore_errors, *control_port;
 	bool ignore_errors_yes;
 	int control_port_value; /* -1 if not given */
-	/* iSNSServerIP, iSNSServerPort, iSNSAccessControl (in that sorted
-	 * order), then iSNS: the order tgt-admin sends them */
+	/* iSNSAccessControl, iSNSServerIP, iSNSServerPort (sorted by
+	 * name), then iSNS: the order tgt-admin sends them */
 	struct node_list isns;
 	struct conf_account incoming_discovery, outgoing_discovery;
 	struct conf_target *targets; /* sorted by name, as tgt-admin does */
@@ -116,9 +116,10 @@ struct targets_conf {
 int targets_conf_load_file(struct targets_conf *conf, const char *path,
 			   struct conf_error *err);
 
-/* The same for text in memory (for tests and fuzzing). */
+/* The same for text in memory (for tests and fuzzing); flags as for
+ * conf_doc_read_buffer (CONF_NO_INCLUDES). */
 int targets_conf_load_buffer(struct targets_conf *conf, const char *name,
-			     const char *text, size_t len,
+			     const char *text, size_t len, unsigned flags,
 			     struct conf_error *err);
 
 void targets_conf_free(struct targets_conf *conf);

@@ -318,7 +318,11 @@ stop_all_helpers
 echo "# --delete"
 check "--delete tid=7" ta --delete tid=7
 assert_eq "target 7 gone" "5 $IQN.a" "$(targets_of)"
-check "--delete ALL" ta --delete ALL
+echo "default-driver iscsi" >"$TEST_TMP/empty.conf"
+check "-e with a file without targets" ta -e -c "$TEST_TMP/empty.conf"
+assert_eq "deletes nothing" "5 $IQN.a" "$(targets_of)"
+# what service scripts run to stop: every target goes
+check "--update ALL -c /dev/null -f" ta --update ALL -c /dev/null -f
 assert_eq "no target left" "" "$(targets_of)"
 
 # ---------------------------------------------------------------------

@@ -18,7 +18,7 @@
 static int parse(struct targets_conf *conf, const char *text,
 		 struct conf_error *err)
 {
-	return targets_conf_load_buffer(conf, "t.conf", text, strlen(text),
+	return targets_conf_load_buffer(conf, "t.conf", text, strlen(text), 0,
 					err);
 }
 
@@ -470,6 +470,21 @@ static void test_includes(void **state)
 	assert_string_equal(err.text, expected);
 	targets_conf_free(&conf);
 
+	/* only regular files are included */
+	write_file("main.conf", "include /dev/zero\n");
+	assert_int_equal(load_main(&conf, &err), -1);
+	snprintf(expected, sizeof(expected), "%s/main.conf:1: directive "
+		 "'include': /dev/zero is not a regular file", tmpdir);
+	assert_string_equal(err.text, expected);
+	targets_conf_free(&conf);
+
+	/* for fuzzing: text in memory that may not include anything */
+	assert_int_equal(targets_conf_load_buffer(&conf, "m", "include x\n", 10,
+						  CONF_NO_INCLUDES, &err), -1);
+	assert_string_equal(err.text, "m:1: directive 'include': includes are "
+			    "not allowed here");
+	targets_conf_free(&conf);
+
 	/* a directory: all its files */
 	write_file("conf.d/b.conf", "");
 	write_file("main.conf", "include conf.d\n");
@@ -487,7 +502,8 @@ static void test_nul_byte_refused(void **state)
 
 	(void)state;
 	assert_int_equal(targets_conf_load_buffer(&conf, "t.conf", text,
-						  sizeof(text) - 1, &err), -1);
+						  sizeof(text) - 1, 0, &err),
+			 -1);
 	assert_string_equal(err.text, "t.conf:2: NUL byte in line");
 	targets_conf_free(&conf);
 }
