@@ -92,7 +92,8 @@ int admin_delete(struct admin *a, const char *which);
 int admin_set_state(struct admin *a, const char *which, const char *state);
 
 /* Deletes one target (by name; tid_text is the "tid=N" it was asked for,
- * or NULL). Returns true if it was left alone because it is in use. */
+ * or NULL), and marks it deleted in a->state. Returns true if it was
+ * left alone because it is in use. */
 bool admin_delete_target(struct admin *a, const char *name,
 			 const char *tid_text);
 
@@ -100,6 +101,10 @@ bool admin_delete_target(struct admin *a, const char *name,
  * tid given (tgt-admin's rule), skipping tids in use or promised to
  * another target, which tgt-admin would collide with. */
 int admin_choose_tid(struct admin *a, const struct conf_target *t);
+
+/* Ends the run (undoing it) if the controller_tid of t belongs to
+ * another target in tgtd. */
+void admin_check_controller_tid(struct admin *a, const struct conf_target *t);
 
 /* Creates a target of the configuration with the given tid. */
 void admin_add_target(struct admin *a, const struct conf_target *t, int tid);

@@ -12,8 +12,9 @@
 #include "tools/scsi_probe.h"
 
 /* `write-cache off`: mode page 8 (caching) with WCE cleared. */
-#define WRITE_CACHE_OFF_PAGE \
-	"mode_page=8:0:18:0x10:0:0xff:0xff:0:0:0xff:0xff:0xff:0xff:0x80:0x14:0:0:0:0:0:0"
+#define WRITE_CACHE_OFF_PAGE                                              \
+	"mode_page=8:0:18:0x10:0:0xff:0xff:0:0:0xff:0xff:0xff:0xff:0x80:0x14:" \
+	"0:0:0:0:0:0"
 
 static void no_memory(struct admin *a)
 {
@@ -468,10 +469,12 @@ static void run_step(struct admin *a, const struct conf_target *t, int tid,
 		break;
 	case STEP_ADDRESSES:
 	case STEP_NAMES:
-		bind_initiators(a, driver, tid,
-				st->kind == STEP_NAMES ? &t->initiator_names
-						       : &t->initiator_addresses,
-				st->kind == STEP_NAMES);
+		if (st->kind == STEP_NAMES)
+			bind_initiators(a, driver, tid, &t->initiator_names,
+					true);
+		else
+			bind_initiators(a, driver, tid,
+					&t->initiator_addresses, false);
 		break;
 	case STEP_OUTGOING:
 		bind_account(a, &t->outgoing, driver, tid, true);
@@ -540,21 +543,27 @@ int admin_choose_tid(struct admin *a, const struct conf_target *t)
 
 /* A controller_tid that tgtd gives another target already: found before
  * anything is sent. */
+void admin_check_controller_tid(struct admin *a, const struct conf_target *t)
+{
+	const struct state_target *other =
+		t->tid ? tgtd_state_find_tid(&a->state, t->tid) : NULL;
+
+	if (!other || !strcmp(other->name, t->node->value))
+		return;
+	fprintf(stderr, "tgt-admin: %s:%u: directive 'controller_tid': tid %d "
+		"is target %s in tgtd\n", t->controller_tid->loc.file,
+		t->controller_tid->loc.line, t->tid, other->name);
+	admin_abort(a, 1);
+}
+
+/* Before anything is sent: the targets to create can have their tids. */
 static void check_controller_tids(struct admin *a)
 {
 	for (size_t i = 0; i < a->conf->nr_targets; i++) {
 		const struct conf_target *t = &a->conf->targets[i];
-		const struct state_target *other =
-			t->tid ? tgtd_state_find_tid(&a->state, t->tid) : NULL;
 
-		if (!other || !strcmp(other->name, t->node->value) ||
-		    tgtd_state_find(&a->state, t->node->value))
-			continue;
-		fprintf(stderr, "tgt-admin: %s:%u: directive 'controller_tid':"
-			" tid %d is target %s in tgtd\n",
-			t->controller_tid->loc.file,
-			t->controller_tid->loc.line, t->tid, other->name);
-		admin_abort(a, 1);
+		if (!tgtd_state_find(&a->state, t->node->value))
+			admin_check_controller_tid(a, t);
 	}
 }
 

@@ -10,7 +10,7 @@
 bool admin_delete_target(struct admin *a, const char *name,
 			 const char *tid_text)
 {
-	const struct state_target *t =
+	struct state_target *t =
 		name ? tgtd_state_find(&a->state, name) : NULL;
 	struct mgmt_request req;
 
@@ -35,7 +35,7 @@ bool admin_delete_target(struct admin *a, const char *name,
 	/* With -f tgt-admin unbinds the ACLs, closes each connection and
 	 * then deletes; tgtd's forced delete does all that at once. */
 	req.force = t->connected;
-	admin_request(a, &req, NULL);
+	t->deleted = admin_request(a, &req, NULL);
 	if (a->verbose || a->pretend)
 		putchar('\n');
 	return false;
@@ -164,11 +164,21 @@ static int update_target(struct admin *a, const char *name)
 		admin_delete_target(a, name, NULL);
 		return 0;
 	}
+	admin_check_controller_tid(a, t);
 	if (old && admin_delete_target(a, name, NULL)) {
 		admin_comment(a, "Target %s already exists!", name);
 		return 0;
 	}
-	tid = !t->tid && old ? old->tid : admin_choose_tid(a, t);
+	/* tgt-admin --update: controller_tid, else the old tid, else one
+	 * above every tid seen (deleted ones too) */
+	if (t->tid)
+		tid = t->tid;
+	else if (old)
+		tid = old->tid;
+	else
+		tid = admin_choose_tid(a, t);
+	if (tid > a->next_tid)
+		a->next_tid = tid;
 	admin_add_target(a, t, tid);
 	return 0;
 }

@@ -472,13 +472,14 @@ static int take_line(struct reader *r, unsigned file_depth,
 	if (!strip_c_comments(line, &j->in_comment))
 		return 0;
 	strip_hash_comment(line);
+	/* Each part loses its leading blanks only: "a \" + "b" is "a b". */
 	if (continues(line)) {
 		if (!j->joining)
 			j->first_line = loc->line;
 		j->joining = true;
-		strbuf_printf(&j->text, "%s", trim(line));
+		strbuf_printf(&j->text, "%s", line + strspn(line, " \t"));
 	} else if (j->joining) {
-		strbuf_printf(&j->text, "%s", trim(line));
+		strbuf_printf(&j->text, "%s", line + strspn(line, " \t"));
 		loc->line = j->first_line;
 		if (!j->text.failed)
 			rc = parse_logical_line(r, file_depth, j->text.buf,
@@ -608,8 +609,9 @@ static char *slurp(const char *path, size_t *len)
 		if (size == cap) {
 			char *grown = NULL;
 
-			if (cap < MAX_FILE_SIZE)
-				grown = realloc(buf, cap = cap ? cap * 2 : 4096);
+			cap = cap ? cap * 2 : 4096;
+			if (cap <= MAX_FILE_SIZE)
+				grown = realloc(buf, cap);
 			if (!grown) {
 				err = cap > MAX_FILE_SIZE ? EFBIG : ENOMEM;
 				break;

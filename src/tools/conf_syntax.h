@@ -10,7 +10,8 @@
  * continuing a line, `key value`, `key = value`, a value in double quotes
  * (quotes removed), `include` / `includeoptional` with a file, a
  * directory (its regular files in ASCII order) or a glob (no match is
- * fine), each file read once; an included file must be a regular file. Differences: a relative include is found
+ * fine), each file read once; an included file must be a regular file.
+ * Differences: a relative include is found
  * from the including file's directory (Config::General: from the current
  * directory); a closing tag must name the block it closes, inside the
  * same file; here-documents are not supported.

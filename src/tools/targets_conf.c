@@ -154,8 +154,10 @@ static const struct {
 	{ "bs-type", offsetof(struct lun_settings, bs_type), CONF_NO_COMMA },
 	{ "bsopts", offsetof(struct lun_settings, bsopts), CONF_NO_COMMA },
 	{ "bsoflags", offsetof(struct lun_settings, bsoflags), CONF_NO_COMMA },
-	{ "block-size", offsetof(struct lun_settings, block_size), CONF_NUMBER },
-	{ "write-cache", offsetof(struct lun_settings, write_cache), CONF_ON_OFF },
+	{ "block-size", offsetof(struct lun_settings, block_size),
+	  CONF_NUMBER },
+	{ "write-cache", offsetof(struct lun_settings, write_cache),
+	  CONF_ON_OFF },
 	{ "allow-in-use", offsetof(struct lun_settings, allow_in_use),
 	  CONF_YES_NO },
 };
@@ -273,7 +275,8 @@ static int target_access(struct loader *ld, struct conf_target *t,
 	struct conf_account *grown;
 
 	if (!strcmp(n->key, "initiator-address"))
-		return add_checked(ld, &t->initiator_addresses, n, CONF_NO_COMMA);
+		return add_checked(ld, &t->initiator_addresses, n,
+				   CONF_NO_COMMA);
 	if (!strcmp(n->key, "initiator-name"))
 		return add_checked(ld, &t->initiator_names, n, CONF_NO_COMMA);
 	if (!strcmp(n->key, "outgoinguser"))
@@ -520,7 +523,8 @@ static int check_store_clashes(struct loader *ld, const struct conf_target *t)
 
 			if (!strcmp(a->node->value, b->node->value))
 				return fail(ld, a->node, "'%s' is already a "
-					    "LUN of this target", b->node->value);
+					    "LUN of this target",
+					    b->node->value);
 			if (a->lun_given && b->lun_given && a->lun == b->lun)
 				return fail(ld, a->lun_node ? a->lun_node
 							    : a->node,

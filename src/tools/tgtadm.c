@@ -295,7 +295,9 @@ static void apply_option(struct command *cmd, int opt, char **argv)
 	case 's': cmd->req.sid = parse_number(opt, optarg, UINT64_MAX); break;
 	case 'c': cmd->req.cid = parse_number(opt, optarg, UINT32_MAX); break;
 	case 'l': cmd->req.lun = parse_number(opt, optarg, UINT64_MAX); break;
-	case 'H': cmd->req.host_no = parse_number(opt, optarg, UINT32_MAX); break;
+	case 'H':
+		cmd->req.host_no = parse_number(opt, optarg, UINT32_MAX);
+		break;
 	case 'C':
 		cmd->control_port = parse_number(opt, optarg, SHRT_MAX);
 		break;
@@ -503,7 +505,8 @@ static void validate_account(const struct command *cmd)
 
 static bool device_type_needs_backing_store(uint32_t type)
 {
-	return type != MGMT_TYPE_DISK && type != MGMT_TYPE_MMC && type != MGMT_TYPE_TAPE;
+	return type != MGMT_TYPE_DISK && type != MGMT_TYPE_MMC &&
+	       type != MGMT_TYPE_TAPE;
 }
 
 static void validate_logicalunit(const struct command *cmd)

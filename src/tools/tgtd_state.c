@@ -352,7 +352,8 @@ struct state_target *tgtd_state_find(const struct tgtd_state *st,
 				     const char *name)
 {
 	for (size_t i = 0; i < st->nr_targets; i++)
-		if (!strcmp(st->targets[i].name, name))
+		if (!st->targets[i].deleted &&
+		    !strcmp(st->targets[i].name, name))
 			return &st->targets[i];
 	return NULL;
 }
@@ -361,7 +362,7 @@ struct state_target *tgtd_state_find_tid(const struct tgtd_state *st,
 					 int tid)
 {
 	for (size_t i = 0; i < st->nr_targets; i++)
-		if (st->targets[i].tid == tid)
+		if (!st->targets[i].deleted && st->targets[i].tid == tid)
 			return &st->targets[i];
 	return NULL;
 }

@@ -35,6 +35,7 @@ struct state_session {
 };
 
 struct state_target {
+	bool deleted; /* by this run: the find functions skip it */
 	int tid;
 	char *name;
 	char *driver;

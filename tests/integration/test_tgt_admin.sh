@@ -351,6 +351,12 @@ f=$(bad_conf bad3.conf "<target $IQN.x>" "  <backing-store $IMG/d8.img>" "    lu
 expect_parse_error "$f" "bad3.conf:$((nlines + 3)): directive 'lun': 'many' is not a number"
 f=$(bad_conf bad4.conf "include $TEST_TMP/nosuch.conf")
 expect_parse_error "$f" "bad4.conf:$((nlines + 1)): directive 'include': cannot read $TEST_TMP/nosuch.conf"
+f=$(bad_conf bad5.conf "<target $IQN.x>" "    controller_tid 6" "</target>")
+run ta -e -c "$f"
+assert_eq "a controller_tid tgtd gives another target: exit 1" 1 "$RC"
+assert_contains "found before anything is sent" "$OUT" \
+	"bad5.conf:$((nlines + 2)): directive 'controller_tid': tid 6 is target $IQN.b in tgtd"
+assert_same_text "nothing changed (bad5.conf)" "$good" "$(state_of)"
 echo "    vendor_id" >"$TEST_TMP/conf.d/z.conf"
 expect_parse_error "$TEST_TMP/rich.conf" "conf.d/z.conf:1: directive 'vendor_id': missing value"
 rm "$TEST_TMP/conf.d/z.conf"

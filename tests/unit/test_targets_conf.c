@@ -162,6 +162,8 @@ static void test_syntax(void **state)
 		"  product_id = \"Quoted Product\"\n"
 		"  scsi_sn=SN\\\n"
 		"     123\n"
+		"  scsi_id two \\\n"
+		"     words\n"
 		"/* a C comment\n"
 		"   over lines */\n"
 		"  product_rev 0042 /* inline */\r\n"
@@ -180,8 +182,9 @@ static void test_syntax(void **state)
 			    "Quoted Product");
 	assert_string_equal(t->defaults.param[LU_SCSI_SN]->value, "SN123");
 	assert_int_equal(t->defaults.param[LU_SCSI_SN]->loc.line, 5);
+	assert_string_equal(t->defaults.param[LU_SCSI_ID]->value, "two words");
 	assert_string_equal(t->defaults.param[LU_PRODUCT_REV]->value, "0042");
-	assert_int_equal(t->defaults.param[LU_PRODUCT_REV]->loc.line, 9);
+	assert_int_equal(t->defaults.param[LU_PRODUCT_REV]->loc.line, 11);
 	targets_conf_free(&conf);
 }
 
