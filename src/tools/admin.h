@@ -29,7 +29,6 @@ struct admin {
 	bool pretend;       /* -p: print the requests, send none that change */
 	bool force;         /* -f */
 	bool ignore_errors; /* --ignore-errors or `ignore-errors yes` */
-	int ignored_status; /* first failure that was ignored, 0 if none */
 	struct tgtd_state state;
 	struct undo_entry *undo;
 	size_t nr_undo;

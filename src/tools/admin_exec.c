@@ -249,7 +249,9 @@ static void report_failure(const struct admin *a,
 	if (origin)
 		fprintf(stderr, "%s:%u: directive '%s': ", origin->loc.file,
 			origin->loc.line, origin->key);
-	fprintf(stderr, "tgtd refused the request: %s%s\n",
+	fprintf(stderr, "%s: %s%s\n",
+		reply->failure == MGMT_REFUSED ? "tgtd refused the request"
+					       : "the request failed",
 		mgmt_failure_message(reply, msg, sizeof(msg)),
 		a->ignore_errors ? " (ignored)" : "");
 	fprintf(stderr, "Command:\n\t%s\nexited with code: %d.\n", line,
@@ -282,8 +284,6 @@ bool admin_request(struct admin *a, const struct mgmt_request *req,
 	report_failure(a, req, &reply, origin, status);
 	if (!a->ignore_errors)
 		admin_abort(a, status);
-	if (!a->ignored_status)
-		a->ignored_status = status;
 	return false;
 }
 
