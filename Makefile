@@ -16,6 +16,11 @@ LIBS = -luring -lisal -lcrypto
 LAYERS = common event iscsi scsi backing target mgmt
 LIB_SRCS = $(sort $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# Code shared by the CLI programs (management client, targets.conf
+# parser, ...): every src/tools/*.c except the programs' main files.
+TOOL_MAINS = src/tools/tgtadm.c src/tools/tgt-admin.c
+TOOLS_SRCS = $(filter-out $(TOOL_MAINS),$(sort $(wildcard src/tools/*.c)))
+TOOLS_OBJS = $(TOOLS_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Shared fixtures of the unit tests (tests/unit/*.c that are not tests).
@@ -43,17 +48,22 @@ $(BUILD)/libmtgt.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/libtools.a: $(TOOLS_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/tgtd: $(BUILD)/obj/src/tgtd.o $(BUILD)/libmtgt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tgtadm: $(BUILD)/obj/src/tools/tgtadm.o $(BUILD)/libmtgt.a
+$(BUILD)/tgtadm: $(BUILD)/obj/src/tools/tgtadm.o $(BUILD)/libtools.a $(BUILD)/libmtgt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tgt-admin: $(BUILD)/obj/src/tools/tgt-admin.o $(BUILD)/libmtgt.a
+$(BUILD)/tgt-admin: $(BUILD)/obj/src/tools/tgt-admin.o $(BUILD)/libtools.a \
+		$(BUILD)/libmtgt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_SUPPORT_OBJS) \
-		$(BUILD)/libmtgt.a
+		$(BUILD)/libtools.a $(BUILD)/libmtgt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

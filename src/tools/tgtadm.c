@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mgmt/ipc_proto.h"
+#include "tools/mgmt_client.h"
 
 /* The tgt release whose tgtadm behaviour we reproduce, marked as ours so
  * that `tgtadm -V` tells the two apart. */
@@ -73,66 +73,13 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* SCSI peripheral device types accepted by --device-type. */
-#define TYPE_DISK 0x00
-#define TYPE_TAPE 0x01
-#define TYPE_MMC 0x05
-#define TYPE_MEDIUM_CHANGER 0x08
-#define TYPE_OSD 0x11
-#define TYPE_PT 0xff
-
-struct name_value {
-	const char *name;
-	int value;
-};
-
-static const struct name_value mode_names[] = {
-	{ "system", MODE_SYSTEM }, { "sys", MODE_SYSTEM },
-	{ "target", MODE_TARGET }, { "tgt", MODE_TARGET },
-	{ "logicalunit", MODE_DEVICE }, { "lu", MODE_DEVICE },
-	{ "portal", MODE_PORTAL }, { "pt", MODE_PORTAL },
-	{ "lld", MODE_LLD },
-	{ "session", MODE_SESSION }, { "sess", MODE_SESSION },
-	{ "connection", MODE_CONNECTION }, { "conn", MODE_CONNECTION },
-	{ "account", MODE_ACCOUNT },
-	{ NULL, 0 },
-};
-
-static const struct name_value op_names[] = {
-	{ "new", OP_NEW }, { "delete", OP_DELETE }, { "show", OP_SHOW },
-	{ "bind", OP_BIND }, { "unbind", OP_UNBIND }, { "update", OP_UPDATE },
-	{ "stat", OP_STATS }, { "start", OP_START }, { "stop", OP_STOP },
-	{ NULL, 0 },
-};
-
-static const struct name_value device_type_names[] = {
-	{ "disk", TYPE_DISK }, { "tape", TYPE_TAPE }, { "ssc", TYPE_TAPE },
-	{ "cd", TYPE_MMC }, { "changer", TYPE_MEDIUM_CHANGER },
-	{ "osd", TYPE_OSD }, { "pt", TYPE_PT },
-	{ NULL, 0 },
-};
-
-/* Everything the command line says. Strings point into argv. */
+/* Everything the command line says. Strings point into argv. In req,
+ * mode and op are -1 until --mode and --op are seen, and a host_no of 0
+ * counts as "not given", as in tgt. */
 struct command {
-	int mode; /* -1 until --mode is seen */
-	int op;   /* -1 until --op is seen */
-	char lld[TGT_LLD_NAME_LEN];
-	int tid;      /* -1: not given */
-	uint64_t sid;
-	uint64_t lun; /* UINT64_MAX: not given */
-	uint32_t cid;
-	uint32_t host_no; /* 0 counts as "not given", as in tgt */
-	uint32_t device_type;
-	uint32_t ac_dir;
-	bool force;
+	struct mgmt_request req;
 	bool debug;
 	int control_port;
-
-	const char *name, *value;
-	const char *path, *bstype, *bsopts, *bsoflags, *blocksize;
-	const char *targetname, *initiator_address, *initiator_name;
-	const char *user, *password;
-	const char *target_params, *portal_params;
 
 	/* Option characters in command-line order, for the per-mode checks,
 	 * which name the first option that is not allowed. */
@@ -214,31 +161,6 @@ static void die_try_help(void)
 	exit(EXIT_USAGE);
 }
 
-static int lookup_name(const struct name_value *table, const char *name)
-{
-	for (; table->name; table++)
-		if (!strcmp(table->name, name))
-			return table->value;
-	return -1;
-}
-
-/* Canonical name of a mode, as used in error messages. */
-static const char *mode_name(int mode)
-{
-	for (const struct name_value *m = mode_names; m->name; m++)
-		if (m->value == mode)
-			return m->name;
-	return "unknown";
-}
-
-static const char *op_name(int op)
-{
-	for (const struct name_value *o = op_names; o->name; o++)
-		if (o->value == op)
-			return o->name;
-	return "unknown";
-}
-
 /* Numbers are read like tgt does: strtoull in base 0 (so 0x10 and 010
  * work, trailing garbage is ignored), no digits or ULLONG_MAX (which is
  * also what an overflow or "-1" yields) is invalid, and a value above the
@@ -298,16 +220,6 @@ static uint32_t host_of_bus_device(const char *arg)
 	return host;
 }
 
-static void set_lld(struct command *cmd, const char *name)
-{
-	/* Like strncpy: a 64-byte name fills the field without a NUL; the
-	 * daemon terminates it. */
-	size_t len = strnlen(name, sizeof(cmd->lld));
-
-	memset(cmd->lld, 0, sizeof(cmd->lld));
-	memcpy(cmd->lld, name, len);
-}
-
 /* -F and -O: tgt declares them with an argument in the short form, so
  * `-F 1` must keep working. We also accept them bare: when the "argument"
  * getopt took is really the next option, hand it back to getopt. */
@@ -322,25 +234,25 @@ static void give_back_option_like_arg(char **argv)
 static bool set_string_option(struct command *cmd, int opt, const char *arg)
 {
 	switch (opt) {
-	case 'n': cmd->name = arg; break;
-	case 'v': cmd->value = arg; break;
-	case 'b': cmd->path = arg; break;
-	case 'E': cmd->bstype = arg; break;
-	case 'S': cmd->bsopts = arg; break;
-	case 'f': cmd->bsoflags = arg; break;
-	case 'y': cmd->blocksize = arg; break;
-	case 'T': cmd->targetname = arg; break;
-	case 'I': cmd->initiator_address = arg; break;
-	case 'Q': cmd->initiator_name = arg; break;
-	case 'u': cmd->user = arg; break;
-	case 'p': cmd->password = arg; break;
+	case 'n': cmd->req.name = arg; break;
+	case 'v': cmd->req.value = arg; break;
+	case 'b': cmd->req.path = arg; break;
+	case 'E': cmd->req.bstype = arg; break;
+	case 'S': cmd->req.bsopts = arg; break;
+	case 'f': cmd->req.bsoflags = arg; break;
+	case 'y': cmd->req.blocksize = arg; break;
+	case 'T': cmd->req.targetname = arg; break;
+	case 'I': cmd->req.initiator_address = arg; break;
+	case 'Q': cmd->req.initiator_name = arg; break;
+	case 'u': cmd->req.user = arg; break;
+	case 'p': cmd->req.password = arg; break;
 	case 'P':
 		/* tgt's quirk: -P means portal parameters only if --mode portal
 		 * came before it on the command line. */
-		if (cmd->mode == MODE_PORTAL)
-			cmd->portal_params = arg;
+		if (cmd->req.mode == MODE_PORTAL)
+			cmd->req.portal_params = arg;
 		else
-			cmd->target_params = arg;
+			cmd->req.target_params = arg;
 		break;
 	default:
 		return false;
@@ -351,23 +263,23 @@ static bool set_string_option(struct command *cmd, int opt, const char *arg)
 static void set_mode_or_op(struct command *cmd, int opt, const char *arg)
 {
 	if (opt == 'm') {
-		cmd->mode = lookup_name(mode_names, arg);
-		if (cmd->mode < 0)
+		cmd->req.mode = mgmt_mode_from_name(arg);
+		if (cmd->req.mode < 0)
 			die(1, "unknown mode: %s", arg);
 	} else {
-		cmd->op = lookup_name(op_names, arg);
-		if (cmd->op < 0)
+		cmd->req.op = mgmt_op_from_name(arg);
+		if (cmd->req.op < 0)
 			die(1, "unknown operation: %s", arg);
 	}
 }
 
 static void set_device_type(struct command *cmd, const char *arg)
 {
-	int type = lookup_name(device_type_names, arg);
+	int type = mgmt_device_type_from_name(arg);
 
 	if (type < 0)
 		die(EXIT_USAGE, "unknown target type: %s", arg);
-	cmd->device_type = type;
+	cmd->req.device_type = type;
 }
 
 /* Handles one option returned by getopt_long. */
@@ -377,24 +289,26 @@ static void apply_option(struct command *cmd, int opt, char **argv)
 		return;
 	switch (opt) {
 	case 'd': cmd->debug = true; break;
-	case 'L': set_lld(cmd, optarg); break;
+	case 'L': mgmt_request_set_lld(&cmd->req, optarg); break;
 	case 'm': case 'o': set_mode_or_op(cmd, opt, optarg); break;
-	case 't': cmd->tid = parse_number(opt, optarg, INT_MAX); break;
-	case 's': cmd->sid = parse_number(opt, optarg, UINT64_MAX); break;
-	case 'c': cmd->cid = parse_number(opt, optarg, UINT32_MAX); break;
-	case 'l': cmd->lun = parse_number(opt, optarg, UINT64_MAX); break;
-	case 'H': cmd->host_no = parse_number(opt, optarg, UINT32_MAX); break;
+	case 't': cmd->req.tid = parse_number(opt, optarg, INT_MAX); break;
+	case 's': cmd->req.sid = parse_number(opt, optarg, UINT64_MAX); break;
+	case 'c': cmd->req.cid = parse_number(opt, optarg, UINT32_MAX); break;
+	case 'l': cmd->req.lun = parse_number(opt, optarg, UINT64_MAX); break;
+	case 'H':
+		cmd->req.host_no = parse_number(opt, optarg, UINT32_MAX);
+		break;
 	case 'C':
 		cmd->control_port = parse_number(opt, optarg, SHRT_MAX);
 		break;
-	case 'B': cmd->host_no = host_of_bus_device(optarg); break;
+	case 'B': cmd->req.host_no = host_of_bus_device(optarg); break;
 	case 'Y': set_device_type(cmd, optarg); break;
 	case 'F':
-		cmd->force = true;
+		cmd->req.force = true;
 		give_back_option_like_arg(argv);
 		break;
 	case 'O':
-		cmd->ac_dir = ACCOUNT_TYPE_OUTGOING;
+		cmd->req.ac_dir = ACCOUNT_TYPE_OUTGOING;
 		give_back_option_like_arg(argv);
 		break;
 	case 'V':
@@ -453,9 +367,9 @@ static void parse_command_line(struct command *cmd, int argc, char **argv)
 		die_try_help();
 	}
 	free(args);
-	if (cmd->op < 0)
+	if (cmd->req.op < 0)
 		die(EXIT_USAGE, "specify the operation type");
-	if (cmd->mode < 0)
+	if (cmd->req.mode < 0)
 		die(EXIT_USAGE, "specify the mode");
 }
 
@@ -478,9 +392,9 @@ static void check_allowed(const struct command *cmd, const char *allowed,
 		if (wording == MODE_FIRST)
 			die(EXIT_USAGE,
 			    "%s mode: option '-%c' is not allowed/supported",
-			    mode_name(cmd->mode), opt);
+			    mgmt_mode_name(cmd->req.mode), opt);
 		die(EXIT_USAGE, "option '-%c' not supported in %s mode", opt,
-		    mode_name(cmd->mode));
+		    mgmt_mode_name(cmd->req.mode));
 	}
 }
 
@@ -488,19 +402,19 @@ __attribute__((noreturn))
 static void die_unsupported_op(const struct command *cmd)
 {
 	die(EXIT_USAGE, "operation %s not supported in %s mode",
-	    op_name(cmd->op), mode_name(cmd->mode));
+	    mgmt_op_name(cmd->req.op), mgmt_mode_name(cmd->req.mode));
 }
 
 static void require_name_and_value(const struct command *cmd)
 {
-	if (!cmd->name || !cmd->value)
+	if (!cmd->req.name || !cmd->req.value)
 		die(EXIT_USAGE,
 		    "update operation requires 'name' and 'value' options");
 }
 
 static void validate_system(const struct command *cmd)
 {
-	switch (cmd->op) {
+	switch (cmd->req.op) {
 	case OP_UPDATE:
 		check_allowed(cmd, "LmonvC", MODE_FIRST);
 		require_name_and_value(cmd);
@@ -516,16 +430,16 @@ static void validate_system(const struct command *cmd)
 
 static void validate_target(const struct command *cmd)
 {
-	if (cmd->op != OP_SHOW) {
-		if (cmd->tid < 0)
+	if (cmd->req.op != OP_SHOW) {
+		if (cmd->req.tid < 0)
 			die(EXIT_USAGE, "'tid' option is necessary");
-		if (cmd->tid == 0)
+		if (cmd->req.tid == 0)
 			die(EXIT_USAGE, "'tid' cannot be 0");
 	}
-	switch (cmd->op) {
+	switch (cmd->req.op) {
 	case OP_NEW:
 		check_allowed(cmd, "LmotTC", MODE_FIRST);
-		if (!cmd->targetname)
+		if (!cmd->req.targetname)
 			die(EXIT_USAGE, "creating new target requires a name, "
 			    "use --targetname");
 		break;
@@ -540,11 +454,11 @@ static void validate_target(const struct command *cmd)
 	case OP_UNBIND:
 		check_allowed(cmd, "LmotIQBHC", MODE_FIRST);
 		/* The missing space in "initiator-nameor" is tgt's. */
-		if (!cmd->initiator_address && !cmd->initiator_name &&
-		    !cmd->host_no)
+		if (!cmd->req.initiator_address && !cmd->req.initiator_name &&
+		    !cmd->req.host_no)
 			die(EXIT_USAGE, "%s operation requires "
 			    "initiator-address, initiator-nameor bus",
-			    op_name(cmd->op));
+			    mgmt_op_name(cmd->req.op));
 		break;
 	case OP_UPDATE:
 		check_allowed(cmd, "LmotnvC", MODE_FIRST);
@@ -557,16 +471,16 @@ static void validate_target(const struct command *cmd)
 
 static void require_user(const struct command *cmd)
 {
-	if (!cmd->user)
+	if (!cmd->req.user)
 		die(EXIT_USAGE, "'user' option is necessary");
 }
 
 static void validate_account(const struct command *cmd)
 {
-	switch (cmd->op) {
+	switch (cmd->req.op) {
 	case OP_NEW:
 		check_allowed(cmd, "LmoupfC", MODE_FIRST);
-		if (!cmd->user || !cmd->password)
+		if (!cmd->req.user || !cmd->req.password)
 			die(EXIT_USAGE,
 			    "'user' and 'password' options are required");
 		break;
@@ -591,22 +505,23 @@ static void validate_account(const struct command *cmd)
 
 static bool device_type_needs_backing_store(uint32_t type)
 {
-	return type != TYPE_DISK && type != TYPE_MMC && type != TYPE_TAPE;
+	return type != MGMT_TYPE_DISK && type != MGMT_TYPE_MMC &&
+	       type != MGMT_TYPE_TAPE;
 }
 
 static void validate_logicalunit(const struct command *cmd)
 {
-	if (cmd->tid < 0)
+	if (cmd->req.tid < 0)
 		die(EXIT_USAGE, "'tid' option is necessary");
-	if (cmd->tid == 0)
+	if (cmd->req.tid == 0)
 		die(EXIT_USAGE, "'tid' must not be 0");
-	if (cmd->lun == UINT64_MAX)
+	if (cmd->req.lun == UINT64_MAX)
 		die(EXIT_USAGE, "'lun' option is necessary");
-	switch (cmd->op) {
+	switch (cmd->req.op) {
 	case OP_NEW:
 		check_allowed(cmd, "LmofytlbEYCS", MODE_FIRST);
-		if (!cmd->path &&
-		    device_type_needs_backing_store(cmd->device_type))
+		if (!cmd->req.path &&
+		    device_type_needs_backing_store(cmd->req.device_type))
 			die(EXIT_USAGE, "'backing-store' option is necessary");
 		break;
 	case OP_DELETE:
@@ -623,11 +538,11 @@ static void validate_logicalunit(const struct command *cmd)
 
 static void validate_portal(const struct command *cmd)
 {
-	switch (cmd->op) {
+	switch (cmd->req.op) {
 	case OP_NEW:
 	case OP_DELETE:
 		check_allowed(cmd, "LmoCP", MODE_FIRST);
-		if (!cmd->portal_params)
+		if (!cmd->req.portal_params)
 			die(EXIT_USAGE,
 			    "you must specify --param portal=<portal>");
 		break;
@@ -641,7 +556,7 @@ static void validate_portal(const struct command *cmd)
 
 static void validate_lld(const struct command *cmd)
 {
-	switch (cmd->op) {
+	switch (cmd->req.op) {
 	case OP_START:
 	case OP_STOP:
 	case OP_SHOW:
@@ -650,7 +565,7 @@ static void validate_lld(const struct command *cmd)
 	default:
 		/* Sic: tgt prints the op number and calls it an option. */
 		die(EXIT_USAGE, "option %d not supported in lld mode",
-		    cmd->op);
+		    cmd->req.op);
 	}
 }
 
@@ -658,7 +573,7 @@ static void validate_lld(const struct command *cmd)
  * requests go to the daemon unchecked. */
 static void validate_command(const struct command *cmd)
 {
-	switch (cmd->mode) {
+	switch (cmd->req.mode) {
 	case MODE_SYSTEM: validate_system(cmd); break;
 	case MODE_TARGET: validate_target(cmd); break;
 	case MODE_ACCOUNT: validate_account(cmd); break;
@@ -669,195 +584,6 @@ static void validate_command(const struct command *cmd)
 	}
 }
 
-/* A growing text buffer for the payload. */
-struct payload {
-	char *text;
-	size_t len;
-	size_t size;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void payload_add(struct payload *p, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	/* room for a separating comma and the final NUL */
-	if (p->len + n + 2 > p->size) {
-		p->size = (p->len + n + 2) * 2;
-		p->text = realloc(p->text, p->size);
-		if (!p->text)
-			die(ENOMEM, "out of memory");
-	}
-	if (p->len)
-		p->text[p->len++] = ',';
-	va_start(ap, fmt);
-	vsnprintf(p->text + p->len, p->size - p->len, fmt, ap);
-	va_end(ap);
-	p->len += n;
-}
-
-/* Builds the comma-separated payload in tgt's fixed item order (spec
- * §2.5). Returns NULL when there is nothing to send. */
-static char *build_payload(const struct command *cmd, size_t *len)
-{
-	struct payload p = { 0 };
-
-	if (cmd->name) /* tgt prints a missing value as "(null)" */
-		payload_add(&p, "%s=%s", cmd->name,
-			    cmd->value ? cmd->value : "(null)");
-	if (cmd->path)
-		payload_add(&p, "path=%s", cmd->path);
-	if (cmd->device_type == TYPE_TAPE)
-		payload_add(&p, "bstype=ssc"); /* tape always uses ssc */
-	else if (cmd->bstype)
-		payload_add(&p, "bstype=%s", cmd->bstype);
-	if (cmd->bsopts)
-		payload_add(&p, "bsopts=%s", cmd->bsopts);
-	if (cmd->bsoflags)
-		payload_add(&p, "bsoflags=%s", cmd->bsoflags);
-	if (cmd->blocksize)
-		payload_add(&p, "blocksize=%s", cmd->blocksize);
-	if (cmd->targetname)
-		payload_add(&p, "targetname=%s", cmd->targetname);
-	if (cmd->initiator_address)
-		payload_add(&p, "initiator-address=%s",
-			    cmd->initiator_address);
-	if (cmd->initiator_name)
-		payload_add(&p, "initiator-name=%s", cmd->initiator_name);
-	if (cmd->user)
-		payload_add(&p, "user=%s", cmd->user);
-	if (cmd->password)
-		payload_add(&p, "password=%s", cmd->password);
-	if (cmd->target_params)
-		payload_add(&p, "targetOps %s,", cmd->target_params);
-	if (cmd->portal_params)
-		payload_add(&p, "portalOps %s,", cmd->portal_params);
-	*len = p.text ? p.len + 1 : 0; /* the NUL is part of the payload */
-	return p.text;
-}
-
-static void fill_header(const struct command *cmd, size_t payload_len,
-			struct tgtadm_req *req)
-{
-	memset(req, 0, sizeof(*req));
-	req->mode = cmd->mode;
-	req->op = cmd->op;
-	memcpy(req->lld, cmd->lld, sizeof(req->lld));
-	req->len = sizeof(*req) + payload_len;
-	req->tid = cmd->tid;
-	req->sid = cmd->sid;
-	req->lun = cmd->lun;
-	req->cid = cmd->cid;
-	req->host_no = cmd->host_no;
-	req->device_type = cmd->device_type;
-	req->ac_dir = cmd->ac_dir;
-	req->force = cmd->force;
-}
-
-/* Connects to the daemon's management socket. Returns the fd, or -1. */
-static int connect_daemon(int control_port, bool report_long_path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char path[PATH_MAX];
-	int fd;
-
-	if (tgt_ipc_path(control_port, path, sizeof(path)) < 0) {
-		if (report_long_path)
-			fprintf(stderr,
-				"tgtadm: management path too long: %s\n",
-				path);
-		return -1;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static void send_request(int fd, const struct tgtadm_req *req,
-			 const char *payload, size_t payload_len, bool debug)
-{
-	if (write_all(fd, req, sizeof(*req)) < 0)
-		die(errno, "failed to send request hdr to tgt daemon, %s",
-		    strerror(errno));
-	if (payload_len && write_all(fd, payload, payload_len) < 0)
-		die(errno, "failed to send request buf to tgt daemon, %s",
-		    strerror(errno));
-	if (debug)
-		fprintf(stderr, "send_request: sent to tgtd %u\n", req->len);
-}
-
-/* Reads the reply header. The exit statuses for a closed or short reply
- * are tgt's (0, oddly); scripts only see the message. */
-static void receive_header(int fd, struct tgtadm_rsp *rsp)
-{
-	ssize_t n;
-
-	do
-		n = recv(fd, rsp, sizeof(*rsp), MSG_WAITALL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		die(errno, "can't get the response, %s", strerror(errno));
-	if (n == 0)
-		die(0, "tgtd closed the socket");
-	if ((size_t)n < sizeof(*rsp))
-		die(0, "a partial response");
-}
-
-/* Reads the reply body (text plus NUL) and prints it unchanged. */
-static void print_body(int fd, size_t len)
-{
-	char *body = malloc(len + 1);
-	size_t got = 0;
-
-	if (!body)
-		die(ENOMEM, "out of memory");
-	while (got < len) {
-		ssize_t n = read(fd, body + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			die(errno, "can't get the response, %s",
-			    strerror(errno));
-		if (n == 0)
-			break;
-		got += n;
-	}
-	body[got] = '\0'; /* in case the daemon left out the NUL */
-	fputs(body, stdout);
-	free(body);
-}
-
 /* After `--mode system --op delete` the daemon exits once it has replied;
  * wait until its socket refuses connections so that a following start of
  * tgtd does not find the old one still running. */
@@ -866,7 +592,7 @@ static void wait_for_daemon_exit(int control_port)
 	const struct timespec interval = { 0, RECONNECT_INTERVAL_NS };
 	int fd;
 
-	while ((fd = connect_daemon(control_port, false)) >= 0) {
+	while ((fd = mgmt_connect(control_port)) >= 0) {
 		close(fd);
 		nanosleep(&interval, NULL);
 	}
@@ -874,41 +600,31 @@ static void wait_for_daemon_exit(int control_port)
 
 static int run_request(const struct command *cmd)
 {
-	struct tgtadm_req req;
-	struct tgtadm_rsp rsp;
-	size_t payload_len;
-	char *payload = build_payload(cmd, &payload_len);
-	int fd;
+	struct mgmt_reply reply;
+	char path[PATH_MAX], msg[512];
 
-	fill_header(cmd, payload_len, &req);
-	fd = connect_daemon(cmd->control_port, true);
-	/* tgt reports any connect failure through the write that follows
-	 * on the unconnected socket; the systemd unit and scripts rely on
-	 * "107 = tgtd is not running". */
-	if (fd < 0)
-		die(ENOTCONN, "failed to send request hdr to tgt daemon, %s",
-		    strerror(ENOTCONN));
-	send_request(fd, &req, payload, payload_len, cmd->debug);
-	free(payload);
-	receive_header(fd, &rsp);
-	if (rsp.err != TGTADM_SUCCESS)
-		die(EINVAL, "%s", tgtadm_strerror(rsp.err));
-	if (rsp.len > sizeof(rsp))
-		print_body(fd, rsp.len - sizeof(rsp));
-	if (cmd->mode == MODE_SYSTEM && cmd->op == OP_DELETE)
+	mgmt_call(cmd->control_port, &cmd->req, cmd->debug, &reply);
+	if (reply.failure == MGMT_PATH_TOO_LONG) {
+		mgmt_socket_path(cmd->control_port, path, sizeof(path));
+		fprintf(stderr, "tgtadm: management path too long: %s\n",
+			path);
+	}
+	if (reply.failure != MGMT_OK)
+		die(mgmt_failure_exit_status(&reply), "%s",
+		    mgmt_failure_message(&reply, msg, sizeof(msg)));
+	if (reply.body)
+		fputs(reply.body, stdout);
+	mgmt_reply_free(&reply);
+	if (cmd->req.mode == MODE_SYSTEM && cmd->req.op == OP_DELETE)
 		wait_for_daemon_exit(cmd->control_port);
-	close(fd);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct command cmd = {
-		.mode = -1,
-		.op = -1,
-		.tid = -1,
-		.lun = UINT64_MAX,
-	};
+	struct command cmd = { .debug = false };
+
+	mgmt_request_init(&cmd.req, -1, -1);
 
 	/* A daemon that goes away mid-request must give an error message,
 	 * not a silent death by SIGPIPE. */
