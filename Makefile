@@ -76,7 +76,7 @@ $(BUILD)/tests/iscsi-%: tests/tools/iscsi-%.c
 # Fuzz harnesses reuse the unit-test fixtures (tests/unit/*.h).
 $(BUILD)/obj/tests/fuzz/%.o: CFLAGS += -Itests/unit
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(UNIT_SUPPORT_OBJS) \
-		$(BUILD)/libmtgt.a
+		$(BUILD)/libtools.a $(BUILD)/libmtgt.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS) -lcmocka
 fuzzers: $(FUZZ_BINS)

@@ -6,6 +6,8 @@
 #   cdb   the SCSI Command PDUs of those streams (seeds.py cdb)
 #   mgmt  the requests tgtadm sends for the commands of
 #         tests/fuzz/mgmt-commands.txt (seeds.py mgmt)
+#   conf  Debian's targets.conf examples and the files test_tgt_admin.sh
+#         writes (the original description's, a rich one, broken ones)
 # A developer tool: run it after protocol changes and commit the result.
 # With build-fuzz built (make fuzz-smoke), seeds are minimized by coverage.
 # The targets must match fuzz_pdu.c's: FUZZ_TARGET (digests allowed) and
@@ -93,16 +95,28 @@ record_mgmt_requests() {
 	wait "$srv" 2>/dev/null
 }
 
+collect_confs() {
+	local tmp f
+	KEEP_TMP=1 "$ROOT/tests/integration/test_tgt_admin.sh" >"$TEST_TMP/ta.log" 2>&1
+	tmp=$(sed -n 's/^# logs and files kept in \(.*\)$/\1/p' "$TEST_TMP/ta.log" | tail -1)
+	for f in /usr/share/doc/tgt/examples/targets.conf.* \
+		$(find "${tmp:-/nonexistent}" -name '*.conf' 2>/dev/null); do
+		cp "$f" "$CORPUS/conf/$(sha1sum "$f" | cut -c1-40)"
+	done
+	[ -n "$tmp" ] && rm -rf "$tmp"
+}
+
 rm -rf "$CORPUS"
-mkdir -p "$CORPUS/pdu" "$CORPUS/cdb" "$CORPUS/mgmt"
+mkdir -p "$CORPUS/pdu" "$CORPUS/cdb" "$CORPUS/mgmt" "$CORPUS/conf"
 record_pdu_streams
 for f in "$STREAMS"/*.bin; do
 	cp "$f" "$CORPUS/pdu/$(sha1sum "$f" | cut -c1-40)"
 done
 python3 "$FUZZ_DIR/seeds.py" cdb "$STREAMS" "$CORPUS/cdb"
 record_mgmt_requests
+collect_confs
 # Keep only seeds that add coverage (needs `make fuzzers` in build-fuzz).
-for d in pdu cdb mgmt; do
+for d in pdu cdb mgmt conf; do
 	bin=$ROOT/build-fuzz/fuzz/fuzz_$d
 	[ -x "$bin" ] || continue
 	mkdir -p "$TEST_TMP/min-$d"
@@ -110,7 +124,7 @@ for d in pdu cdb mgmt; do
 		>"$TEST_TMP/merge-$d.log" 2>&1 &&
 		rm -rf "${CORPUS:?}/$d" && mv "$TEST_TMP/min-$d" "$CORPUS/$d"
 done
-for d in pdu cdb mgmt; do
+for d in pdu cdb mgmt conf; do
 	echo "# $d: $(find "$CORPUS/$d" -type f | wc -l) seeds"
 done
 finish
