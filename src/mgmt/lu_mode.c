@@ -2,16 +2,25 @@
  * (spec §2.8, §3.3). Main thread. */
 #include <stdlib.h>
 
+#include "common/log.h"
 #include "mgmt/modes.h"
 #include "mgmt/stat.h"
+#include "scsi/scsi.h"
 #include "target/target.h"
 
 static enum tgtadm_err lu_new(struct target *t, uint64_t lun,
-			      const char *payload)
+			      uint32_t device_type, const char *payload)
 {
 	char path[4096], bstype[32], oflags[64], bsize[32];
 	const char *p, *type, *flags, *size;
 
+	/* Only block devices (SBC) are emulated: a CD, tape or changer
+	 * request must fail rather than quietly become a disk. */
+	if (device_type != SCSI_TYPE_DISK) {
+		log_error("LUN %llu: device type 0x%02x is not supported",
+			  (unsigned long long)lun, device_type);
+		return TGTADM_INVALID_REQUEST;
+	}
 	p = payload_value(payload, "path", path, sizeof(path));
 	type = payload_value(payload, "bstype", bstype, sizeof(bstype));
 	flags = payload_value(payload, "bsoflags", oflags, sizeof(oflags));
@@ -48,7 +57,7 @@ enum tgtadm_err lu_mode(const struct tgtadm_req *req, char *payload,
 	if (!t)
 		return TGTADM_NO_TARGET;
 	if (req->op == OP_NEW)
-		return lu_new(t, req->lun, payload);
+		return lu_new(t, req->lun, req->device_type, payload);
 	if (req->op == OP_DELETE)
 		return target_del_lu(t, req->lun, req->force);
 	/* LUNs are added and removed by this thread only: no lock needed

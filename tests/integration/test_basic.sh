@@ -134,6 +134,15 @@ test_mgmt_errors() {
 		-b "$TEST_TMP/does-not-exist.img"
 	tgtadm_err "system delete with targets" "tgtadm: invalid request" \
 		--op delete --mode system
+	# Only disks are emulated: other device types are refused, never
+	# turned into a disk behind the administrator's back.
+	tgtadm_err "CD-ROM LUN refused" "tgtadm: invalid request" \
+		--lld iscsi --mode logicalunit --op new --tid 1 --lun 7 \
+		-b "$IMG1" -Y cd
+	run "$TGTADM" -C "$CPORT" --op show --mode target --tid 1
+	assert_not_contains "no LUN 7 after the refusal" "$OUT" "LUN: 7"
+	assert_contains "the refusal is logged" "$(cat "$DAEMON_LOG")" \
+		"device type 0x05 is not supported"
 	assert_daemon_alive
 }
 
