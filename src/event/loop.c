@@ -414,6 +414,8 @@ void ev_run(struct ev_loop *loop)
 	/* Work posted while the loop was stopping (deferred frees) must
 	 * still run: nothing else will ever run it. */
 	ev_drain(loop);
+	/* The stop is consumed: the owner may run the loop again. */
+	atomic_store(&loop->stop, false);
 }
 
 void ev_drain(struct ev_loop *loop)

@@ -73,7 +73,8 @@ struct ev_loop *ev_loop_create(const char *name, struct ev_lock *lock);
 void ev_loop_destroy(struct ev_loop *loop);
 const char *ev_loop_name(const struct ev_loop *loop);
 
-/* Runs until ev_stop(). With a lock, the lock is held on return. */
+/* Runs until ev_stop() (also one made before the call); it may then be
+ * run again. With a lock, the lock is held on return. */
 void ev_run(struct ev_loop *loop);
 /* Safe from any thread; the loop finishes its current batch and returns. */
 void ev_stop(struct ev_loop *loop);
