@@ -41,11 +41,15 @@
 #define FALLBACK_THREADS 4
 /* Delay before io_uring_enter is tried again after a refusal. */
 #define RETRY_MS 1
+/* A ring that saw no request for a whole period goes away with its
+ * kernel worker threads; an idle target holds none. */
+#define IDLE_MS 2000
 
 /* The io_uring of one event loop. Owned by the loop's thread: created by
- * the first aio submission there, used only there, released by
- * ev_loop_destroy once that thread has ended. A target stops its loop
- * only after its LUNs' I/O has drained, so by then nothing is in flight. */
+ * the first aio submission there, used only there, released there after
+ * an idle period or by ev_loop_destroy once that thread has ended. A
+ * target stops its loop only after its LUNs' I/O has drained, so by then
+ * nothing is in flight. */
 struct aio_ring {
 	struct io_uring ring;
 	struct ev_loop *loop;
@@ -55,6 +59,9 @@ struct aio_ring {
 	unsigned inflight;        /* SQEs prepared, CQE not yet reaped */
 	struct list_node backlog; /* struct bs_io waiting for a free entry */
 	struct ev_timer retry;    /* wakes the loop to submit again */
+	struct ev_timer idle;     /* periodic: releases an unused ring */
+	uint64_t prepared;        /* requests put into entries, ever */
+	uint64_t prepared_at_tick;
 };
 
 /* One aio LUN (bs->priv). Created and freed by the main thread. helper
@@ -176,6 +183,7 @@ static void ring_queue(struct aio_ring *r, struct bs_io *io)
 	}
 	prep(sqe, io);
 	r->inflight++;
+	r->prepared++;
 }
 
 static void fill_from_backlog(struct aio_ring *r)
@@ -190,6 +198,7 @@ static void fill_from_backlog(struct aio_ring *r)
 		list_del(&io->node);
 		prep(sqe, io);
 		r->inflight++;
+		r->prepared++;
 	}
 }
 
@@ -321,6 +330,20 @@ static void on_retry(struct ev_loop *loop, void *arg)
 	(void)arg;
 }
 
+static void on_idle_tick(struct ev_loop *loop, void *arg)
+{
+	struct aio_ring *r = arg;
+
+	if (r->inflight || !list_empty(&r->backlog) ||
+	    r->prepared != r->prepared_at_tick) {
+		r->prepared_at_tick = r->prepared;
+		ev_timer_start(loop, &r->idle, IDLE_MS);
+		return;
+	}
+	ev_local_set(loop, &ring_local, NULL);
+	ring_release(r);
+}
+
 static void ring_release(void *data)
 {
 	struct aio_ring *r = data;
@@ -339,6 +362,7 @@ static void ring_release(void *data)
 		r->inflight--;
 	}
 	ev_timer_stop(r->loop, &r->retry);
+	ev_timer_stop(r->loop, &r->idle);
 	ev_io_stop(&r->efd_io);
 	io_uring_queue_exit(&r->ring);
 	close(r->efd);
@@ -363,6 +387,7 @@ static struct aio_ring *ring_create(struct ev_loop *loop)
 	r->owner = pthread_self();
 	list_init(&r->backlog);
 	ev_timer_init(&r->retry, on_retry, r);
+	ev_timer_init(&r->idle, on_idle_tick, r);
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ev_io_init(&r->efd_io, r->efd, on_eventfd, r);
 	if (r->efd < 0 || io_uring_register_eventfd(&r->ring, r->efd) < 0 ||
@@ -376,6 +401,7 @@ static struct aio_ring *ring_create(struct ev_loop *loop)
 		free(r);
 		return NULL;
 	}
+	ev_timer_start(loop, &r->idle, IDLE_MS);
 	return r;
 }
 

@@ -369,13 +369,20 @@ int ev_local_set(struct ev_loop *loop, const struct ev_local_ops *ops,
 		 void *data)
 {
 	for (int i = 0; i < EV_LOCALS; i++) {
-		if (!loop->locals[i].ops || loop->locals[i].ops == ops) {
+		if (loop->locals[i].ops == ops) {
+			loop->locals[i].ops = data ? ops : NULL;
+			loop->locals[i].data = data;
+			return 0;
+		}
+	}
+	for (int i = 0; data && i < EV_LOCALS; i++) {
+		if (!loop->locals[i].ops) {
 			loop->locals[i].ops = ops;
 			loop->locals[i].data = data;
 			return 0;
 		}
 	}
-	return -ENOSPC;
+	return data ? -ENOSPC : 0;
 }
 
 static void flush_locals(struct ev_loop *loop)

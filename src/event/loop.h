@@ -113,7 +113,8 @@ struct ev_local_ops {
 };
 
 void *ev_local_get(struct ev_loop *loop, const struct ev_local_ops *ops);
-/* Returns 0, or -ENOSPC when every slot is taken. */
+/* Returns 0, or -ENOSPC when every slot is taken. NULL data detaches
+ * the service (its release() is then the caller's business). */
 int ev_local_set(struct ev_loop *loop, const struct ev_local_ops *ops,
 		 void *data);
 

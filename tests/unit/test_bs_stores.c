@@ -447,6 +447,53 @@ static void test_direct_misaligned(void **state)
 	free(buf);
 }
 
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static void stop_loop(struct ev_loop *loop, void *arg)
+{
+	(void)arg;
+	ev_stop(loop);
+}
+
+/* The loop's ring (an io_uring fd and an eventfd) appears with the
+ * first request, serves every aio LUN of the loop, and goes away after
+ * an idle period; the next request brings a new one. */
+static void test_ring_per_loop_released_when_idle(void **state)
+{
+	struct fx *f = *state;
+	struct backing_store first, second;
+	struct ev_timer later;
+	uint8_t *buf = aligned(4 * KiB);
+	unsigned base = open_fds();
+
+	assert_int_equal(bs_open(&second, &bs_aio_ops, f->path, 0, "t:2"), 0);
+	base++;
+	assert_int_equal(run_io(f, BS_READ, 0, 4 * KiB, buf, false), 0);
+	assert_int_equal(open_fds(), base + 2);
+	/* A second LUN on the same loop: the same ring. */
+	first = f->bs;
+	f->bs = second;
+	assert_int_equal(run_io(f, BS_READ, 0, 4 * KiB, buf, false), 0);
+	assert_int_equal(open_fds(), base + 2);
+	f->bs = first;
+	ev_timer_init(&later, stop_loop, NULL);
+	ev_timer_start(f->loop, &later, 4500);
+	ev_run(f->loop);
+	assert_int_equal(open_fds(), base);
+	assert_int_equal(run_io(f, BS_READ, 0, 4 * KiB, buf, false), 0);
+	assert_int_equal(open_fds(), base + 2);
+	bs_close(&second);
+	free(buf);
+}
+
 /* ---- opening ---- */
 
 static void test_open_errors(void **state)
@@ -519,6 +566,7 @@ int main(void)
 		FILE_TESTS(aio),
 		ON(test_short_write_then_error, aio),
 		ON(test_write_zeroes_fallback, aio),
+		ON(test_ring_per_loop_released_when_idle, aio),
 		FILE_TESTS(aio_direct),
 		ON(test_direct_misaligned, aio_direct),
 		FILE_TESTS(rdwr),

@@ -1,5 +1,6 @@
 /* Unit tests: event loop timers, cross-thread posting, fd removal inside
  * a batch, and the lock hand-over to a waiting thread. */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,7 +221,7 @@ static const struct ev_local_ops service_ops = {
 	.flush = service_flush,
 	.release = service_release,
 };
-static const struct ev_local_ops other_ops;
+static const struct ev_local_ops other_ops, third_ops;
 
 static void queue_then_stop(struct ev_loop *loop, void *arg)
 {
@@ -258,6 +259,13 @@ static void test_local_service(void **state)
 	ev_run(loop);
 	assert_int_equal(s.flushed + s.pending, 4);
 	assert_int_equal(s.releases, 0);
+	/* Detached, then attached again. */
+	assert_int_equal(ev_local_set(loop, &service_ops, NULL), 0);
+	assert_null(ev_local_get(loop, &service_ops));
+	assert_int_equal(ev_local_set(loop, &other_ops, &s), 0);
+	assert_int_equal(ev_local_set(loop, &service_ops, &s), 0);
+	assert_int_equal(ev_local_set(loop, &third_ops, &s), -ENOSPC);
+	assert_int_equal(ev_local_set(loop, &other_ops, NULL), 0);
 	ev_loop_destroy(loop);
 	assert_int_equal(s.releases, 1);
 }
