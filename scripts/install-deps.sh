@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages mtgt builds and tests with, if missing.
 set -e
 PKGS="build-essential pkg-config liburing-dev libisal-dev libssl-dev
-libcmocka-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra tgt"
+libcmocka-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra tgt
+python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
