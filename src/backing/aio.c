@@ -477,6 +477,12 @@ static void aio_submit(struct backing_store *bs, struct bs_io *io)
 		finish(io, -EOPNOTSUPP);
 		return;
 	}
+	/* A transfer of nothing: done, without asking the kernel (which
+	 * would answer a write of 0 bytes with 0, "no progress"). */
+	if ((io->op == BS_READ || io->op == BS_WRITE) && !io->length) {
+		finish(io, 0);
+		return;
+	}
 	r = s->no_ring || !ring_can(io) ? NULL : ring_of(io->loop);
 	if (r)
 		ring_queue(r, io);

@@ -209,6 +209,9 @@ static void test_round_trip(void **state)
 	assert_memory_equal(r, w, len);
 	read_file(f, 512 * 7, file, len);
 	assert_memory_equal(file, w, len);
+	/* Transfers of nothing succeed. */
+	assert_int_equal(run_io(f, BS_WRITE, 0, 0, w, false), 0);
+	assert_int_equal(run_io(f, BS_READ, 0, 0, r, false), 0);
 	/* Untouched ranges of the sparse file read as zeros. */
 	assert_int_equal(run_io(f, BS_READ, 2u << 20, len, r, false), 0);
 	assert_true(all_zero(r, len));
