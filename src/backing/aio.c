@@ -350,9 +350,11 @@ static void ring_release(void *data)
 
 	/* Cannot happen (see struct aio_ring), but if it did the kernel
 	 * must be done with the buffers before they go. */
-	if (r->inflight)
+	if (r->inflight) {
 		log_error("%s: %u aio requests still in flight at exit",
 			  ev_loop_name(r->loop), r->inflight);
+		io_uring_submit(&r->ring); /* what was only prepared */
+	}
 	while (r->inflight) {
 		struct io_uring_cqe *cqe;
 

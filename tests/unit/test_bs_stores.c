@@ -47,6 +47,7 @@ struct fx {
 	struct ev_loop *loop;
 	struct backing_store bs;
 	unsigned pending; /* submitted, done() not yet called */
+	bool running;     /* inside ev_run: the last done() stops it */
 };
 
 /* ---- harness ---- */
@@ -102,7 +103,7 @@ static void io_done(struct bs_io *io)
 {
 	struct fx *f = io->arg;
 
-	if (--f->pending == 0)
+	if (--f->pending == 0 && f->running)
 		ev_stop(f->loop);
 }
 
@@ -119,8 +120,11 @@ static void start(struct fx *f, struct bs_io *io, enum bs_op op,
 /* Runs the loop until every request started has completed. */
 static void wait_all(struct fx *f)
 {
-	if (f->pending)
+	if (f->pending) {
+		f->running = true;
 		ev_run(f->loop);
+		f->running = false;
+	}
 	assert_int_equal(f->pending, 0);
 }
 
