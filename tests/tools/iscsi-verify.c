@@ -4,6 +4,7 @@
  *
  *   iscsi-verify write-verify URL --seed N --ops N --max-blocks N
  *                --state FILE [--fresh] [--resume]
+ *                [--fua random|always|never] [--no-readback] [--no-sync]
  *   iscsi-verify check URL --state FILE [--fresh]
  *
  * write-verify writes blocks whose content is a pure function of
@@ -13,6 +14,10 @@
  * block in FILE. check re-reads every block FILE records (for instance
  * after a daemon restart). --fresh: the LUN started out all zeros, so
  * unwritten blocks must read as zeros. --resume: continue from FILE.
+ * --fua: which writes carry FUA (random: one in four). --no-readback:
+ * no reads at all, only the writes. --no-sync: no SYNCHRONIZE CACHE at
+ * the end. The last two leave the state of what was acknowledged for a
+ * later `check`, e.g. after the daemon was killed.
  *
  * Exit status: 0 all compares matched, 1 mismatch, 2 usage or I/O error.
  */
@@ -47,6 +52,9 @@ struct opts {
 	uint32_t max_blocks;
 	bool fresh;
 	bool resume;
+	enum { FUA_RANDOM, FUA_ALWAYS, FUA_NEVER } fua;
+	bool readback;
+	bool sync;
 };
 
 struct lun {
@@ -568,8 +576,17 @@ static void verify_all(struct lun *l, const struct state *st, bool fresh,
 	}
 }
 
+static bool choose_fua(const struct opts *o, uint64_t *rng)
+{
+	bool random_pick = rng_below(rng, 4) == 0;
+
+	if (o->fua == FUA_ALWAYS)
+		return true;
+	return o->fua == FUA_RANDOM && random_pick;
+}
+
 static void write_range(struct lun *l, struct state *st, uint64_t *rng,
-			uint64_t lba, uint32_t n)
+			const struct opts *o, uint64_t lba, uint32_t n)
 {
 	uint32_t gen = ++st->next_gen;
 	struct io io = { .lba = lba, .nblocks = n };
@@ -583,7 +600,7 @@ static void write_range(struct lun *l, struct state *st, uint64_t *rng,
 		fill_block(buf + (size_t)i * st->block_size, st->block_size,
 			   st->seed, lba + i, gen);
 	io.data = buf;
-	io.fua = rng_below(rng, 4) == 0;
+	io.fua = choose_fua(o, rng);
 	io.cdb16 = rng_below(rng, 2) || need_cdb16(lba, n);
 	do_write(l, &io);
 	for (uint32_t i = 0; i < n; i++)
@@ -607,7 +624,9 @@ static void one_op(struct lun *l, struct state *st, uint64_t *rng,
 	uint32_t n;
 
 	random_range(rng, st->blocks, o->max_blocks, &lba, &n);
-	write_range(l, st, rng, lba, n);
+	write_range(l, st, rng, o, lba, n);
+	if (!o->readback)
+		return;
 	verify_range(l, st, lba, n, rng_below(rng, 2), o->fresh,
 		     "read after write");
 	if (rng_below(rng, 4) == 0) {
@@ -646,8 +665,10 @@ static void write_verify(struct lun *l, const struct opts *o)
 	rng = st.seed ^ ((uint64_t)st.next_gen << 32);
 	for (long i = 0; i < o->ops; i++)
 		one_op(l, &st, &rng, o);
-	sync_cache(l);
-	verify_all(l, &st, o->fresh, "final read-back");
+	if (o->sync)
+		sync_cache(l);
+	if (o->readback)
+		verify_all(l, &st, o->fresh, "final read-back");
 	state_save(&st, o->state_path);
 	printf("write-verify: %" PRIu64 " writes (%" PRIu64 " FUA), %" PRIu64
 	       " blocks written, %" PRIu64 " blocks compared, %" PRIu64
@@ -678,6 +699,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: iscsi-verify write-verify URL --seed N --ops N "
 		"--max-blocks N --state FILE [--fresh] [--resume]\n"
+		"                    [--fua random|always|never] "
+		"[--no-readback] [--no-sync]\n"
 		"       iscsi-verify check URL --state FILE [--fresh]\n"
 		"URL: iscsi://HOST[:PORT]/IQN/LUN\n");
 	exit(EXIT_ERROR);
@@ -695,6 +718,18 @@ static uint64_t parse_num(const char *s)
 	return v;
 }
 
+static int parse_fua(const char *s)
+{
+	if (!strcmp(s, "random"))
+		return FUA_RANDOM;
+	if (!strcmp(s, "always"))
+		return FUA_ALWAYS;
+	if (!strcmp(s, "never"))
+		return FUA_NEVER;
+	usage();
+	return FUA_RANDOM;
+}
+
 static void parse_option(struct opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -704,6 +739,9 @@ static void parse_option(struct opts *o, int c, const char *arg)
 	case 'f': o->state_path = arg; break;
 	case 'z': o->fresh = true; break;
 	case 'r': o->resume = true; break;
+	case 'F': o->fua = parse_fua(arg); break;
+	case 'R': o->readback = false; break;
+	case 'S': o->sync = false; break;
 	default: usage();
 	}
 }
@@ -717,11 +755,15 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "state", required_argument, NULL, 'f' },
 		{ "fresh", no_argument, NULL, 'z' },
 		{ "resume", no_argument, NULL, 'r' },
+		{ "fua", required_argument, NULL, 'F' },
+		{ "no-readback", no_argument, NULL, 'R' },
+		{ "no-sync", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*o = (struct opts){ .seed = 1, .ops = 1000, .max_blocks = 256 };
+	*o = (struct opts){ .seed = 1, .ops = 1000, .max_blocks = 256,
+			    .readback = true, .sync = true };
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1)
 		parse_option(o, c, optarg);
 	if (argc - optind != 2 || !o->state_path || o->max_blocks == 0)
