@@ -7,8 +7,14 @@
 static const struct bs_ops *const registered[] = {
 	&bs_null_ops,
 	&bs_rdwr_ops,
+	&bs_aio_ops,
 	NULL,
 };
+
+const struct bs_ops *bs_default(void)
+{
+	return &bs_aio_ops;
+}
 
 const struct bs_ops *const *bs_all(void)
 {

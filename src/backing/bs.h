@@ -18,6 +18,27 @@ enum bs_op {
 	BS_READ,
 	BS_WRITE,
 	BS_FLUSH,        /* make every completed write durable */
+	/* Thin provisioning (offset and length in bytes, no buffer): */
+	BS_UNMAP,        /* deallocate the range (needs caps.discard) */
+	BS_WRITE_ZEROES, /* make the range read as zeros, kept allocated */
+	BS_MAP_STATUS,   /* how far the range's first run of mapped or
+			  * deallocated bytes goes: io->map */
+};
+
+/* What a store offers beyond READ, WRITE and FLUSH; set by open(). */
+struct bs_caps {
+	bool discard;        /* BS_UNMAP deallocates */
+	bool write_zeroes;   /* BS_WRITE_ZEROES works (maybe by writing) */
+	bool unmap_zeroes;   /* deallocated bytes read as zeros (LBPRZ) */
+	bool map_status;     /* BS_MAP_STATUS knows the real allocation;
+			      * without it everything is reported mapped */
+};
+
+/* The answer of BS_MAP_STATUS: [offset, offset + len) is all mapped or
+ * all deallocated, len > 0 and at most the request's length. */
+struct bs_map {
+	bool mapped;
+	uint64_t len;
 };
 
 /* bsoflags of tgt: O_SYNC and O_DIRECT on open. */
@@ -36,11 +57,16 @@ struct bs_io {
 	void *buf;
 	bool fua;            /* durable before completion (RWF_DSYNC) */
 	int result;          /* set by the store: 0 or -errno */
+	struct bs_map map;   /* set by the store for BS_MAP_STATUS */
 	bs_done_fn done;
 	void *arg;           /* for the submitter */
 	struct ev_loop *loop; /* loop on which done() must run */
-	struct ev_work work;  /* used by stores that complete off-loop */
-	struct list_node node; /* store-private queueing */
+
+	/* Store-private while the store holds the request: */
+	struct backing_store *bs; /* set by bs_submit() */
+	struct ev_work work;  /* completion handed back from another thread */
+	struct list_node node; /* queueing */
+	uint64_t progress;    /* bytes done of a request done in parts */
 };
 
 struct backing_store;
@@ -62,11 +88,15 @@ struct backing_store {
 	int fd;
 	int oflags;        /* BS_OFLAG_* */
 	uint64_t size;     /* bytes */
+	bool blockdev;     /* fd is a block device, not a regular file */
+	struct bs_caps caps;
 	char tag[16];      /* "<tid>:<lun>", names worker threads */
 	void *priv;
 };
 
 const struct bs_ops *bs_lookup(const char *name);
+/* The store of a LUN created without a type: aio (io_uring). */
+const struct bs_ops *bs_default(void);
 /* Registered store types, in the order `sys show` lists them. */
 const struct bs_ops *const *bs_all(void);
 
@@ -74,11 +104,15 @@ int bs_open(struct backing_store *bs, const struct bs_ops *ops,
 	    const char *path, int oflags, const char *tag);
 void bs_close(struct backing_store *bs);
 
+/* Loop thread of io->loop only. done() may run before this returns. */
 static inline void bs_submit(struct backing_store *bs, struct bs_io *io)
 {
+	io->bs = bs;
+	io->progress = 0;
 	bs->ops->submit(bs, io);
 }
 
+extern const struct bs_ops bs_aio_ops;
 extern const struct bs_ops bs_rdwr_ops;
 extern const struct bs_ops bs_null_ops;
 

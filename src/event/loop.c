@@ -14,6 +14,13 @@
 #include "common/log.h"
 
 #define EV_BATCH 64
+/* Services with per-loop state (ev_local_set); today only the aio store. */
+#define EV_LOCALS 2
+
+struct ev_local {
+	const struct ev_local_ops *ops; /* NULL: free slot */
+	void *data;
+};
 
 /* Owned by the thread that runs it; fields marked "any thread" are the only
  * ones touched from outside. */
@@ -32,6 +39,7 @@ struct ev_loop {
 	/* Bumped whenever an fd is removed, so the dispatcher can tell that
 	 * the events left in its batch may name a stale registration. */
 	unsigned removals;
+	struct ev_local locals[EV_LOCALS]; /* loop thread only */
 };
 
 void ev_lock_init(struct ev_lock *lock)
@@ -124,6 +132,9 @@ void ev_loop_destroy(struct ev_loop *loop)
 {
 	if (!loop)
 		return;
+	for (int i = 0; i < EV_LOCALS; i++)
+		if (loop->locals[i].ops && loop->locals[i].ops->release)
+			loop->locals[i].ops->release(loop->locals[i].data);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	if (loop->wake_fd >= 0)
@@ -346,6 +357,34 @@ static void dispatch(struct ev_loop *loop, struct epoll_event *events, int n)
 	}
 }
 
+void *ev_local_get(struct ev_loop *loop, const struct ev_local_ops *ops)
+{
+	for (int i = 0; i < EV_LOCALS; i++)
+		if (loop->locals[i].ops == ops)
+			return loop->locals[i].data;
+	return NULL;
+}
+
+int ev_local_set(struct ev_loop *loop, const struct ev_local_ops *ops,
+		 void *data)
+{
+	for (int i = 0; i < EV_LOCALS; i++) {
+		if (!loop->locals[i].ops || loop->locals[i].ops == ops) {
+			loop->locals[i].ops = ops;
+			loop->locals[i].data = data;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static void flush_locals(struct ev_loop *loop)
+{
+	for (int i = 0; i < EV_LOCALS; i++)
+		if (loop->locals[i].ops && loop->locals[i].ops->flush)
+			loop->locals[i].ops->flush(loop, loop->locals[i].data);
+}
+
 void ev_run(struct ev_loop *loop)
 {
 	struct epoll_event events[EV_BATCH];
@@ -355,6 +394,7 @@ void ev_run(struct ev_loop *loop)
 	while (!atomic_load(&loop->stop)) {
 		int n;
 
+		flush_locals(loop);
 		if (loop->lock)
 			pthread_mutex_unlock(&loop->lock->mutex);
 		n = epoll_wait(loop->epfd, events, EV_BATCH, -1);
@@ -374,6 +414,7 @@ void ev_run(struct ev_loop *loop)
 	/* Work posted while the loop was stopping (deferred frees) must
 	 * still run: nothing else will ever run it. */
 	ev_drain(loop);
+	/* The stop is consumed: the owner may run the loop again. */
 	atomic_store(&loop->stop, false);
 }
 

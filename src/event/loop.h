@@ -73,8 +73,8 @@ struct ev_loop *ev_loop_create(const char *name, struct ev_lock *lock);
 void ev_loop_destroy(struct ev_loop *loop);
 const char *ev_loop_name(const struct ev_loop *loop);
 
-/* Runs until ev_stop() (also one made before the call). With a lock, the
- * lock is held on return. The stop is consumed: the loop can run again. */
+/* Runs until ev_stop() (also one made before the call); it may then be
+ * run again. With a lock, the lock is held on return. */
 void ev_run(struct ev_loop *loop);
 /* Safe from any thread; the loop finishes its current batch and returns. */
 void ev_stop(struct ev_loop *loop);
@@ -98,5 +98,23 @@ void ev_timer_start(struct ev_loop *loop, struct ev_timer *timer,
 		    uint64_t delay_ms);
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *timer);
 uint64_t ev_now_ms(void);
+
+/* Per-loop state of a service that must live on one loop's thread (the
+ * io_uring of the aio store: one ring per loop, used only there). The
+ * service creates it on the loop's thread the first time it needs it and
+ * attaches it here under the address of its ops as key. The loop then
+ * calls flush() before each wait, with the lock held, so that work its
+ * handlers batched (submissions) goes out once per batch; and release()
+ * from ev_loop_destroy, after the loop's thread has ended. Both ev_local
+ * calls: the loop's thread only. */
+struct ev_local_ops {
+	void (*flush)(struct ev_loop *loop, void *data);
+	void (*release)(void *data);
+};
+
+void *ev_local_get(struct ev_loop *loop, const struct ev_local_ops *ops);
+/* Returns 0, or -ENOSPC when every slot is taken. */
+int ev_local_set(struct ev_loop *loop, const struct ev_local_ops *ops,
+		 void *data);
 
 #endif

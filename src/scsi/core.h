@@ -15,6 +15,7 @@
 
 /* Additional sense codes only the core produces. */
 #define ASC_SW_WRITE_PROTECT 0x2702
+#define ASC_SPACE_ALLOC_FAILED 0x2707 /* ... WRITE PROTECT (SBC-3) */
 #define ASC_MISCOMPARE_VERIFY 0x1d00
 #define ASC_INVALID_RELEASE_OF_PR 0x2604
 #define ASC_INSUFFICIENT_REG_RESOURCES 0x5504

@@ -12,6 +12,7 @@
  * BYTCHK = 01b (WRITE AND VERIFY, VERIFY) compares the data-out with the
  * medium: a second store request reads the range back into in_buf, used
  * as scratch (in_len stays 0, so nothing of it goes to the initiator). */
+#include <errno.h>
 #include <stdint.h>
 
 #include "common/byteorder.h"
@@ -129,6 +130,27 @@ static void account_done(struct scsi_lu *lu, const struct bs_io *io)
 	}
 }
 
+/* SBC-3 4.7.3.6: a thin-provisioned write that finds no space left
+ * is DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT; any other
+ * failure is a MEDIUM ERROR of the read or the write (SPC-4 annex D). */
+static bool out_of_space(const struct bs_io *io)
+{
+	return io->op != BS_READ &&
+	       (io->result == -ENOSPC || io->result == -EDQUOT);
+}
+
+static uint8_t io_error_key(const struct bs_io *io)
+{
+	return out_of_space(io) ? SK_DATA_PROTECT : SK_MEDIUM_ERROR;
+}
+
+static uint16_t io_error_asc(const struct bs_io *io)
+{
+	if (out_of_space(io))
+		return ASC_SPACE_ALLOC_FAILED;
+	return io->op == BS_READ ? ASC_READ_ERROR : ASC_WRITE_ERROR;
+}
+
 void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 {
 	log_error("LUN %llu: %s of %llu bytes at %llu failed: %d",
@@ -138,8 +160,7 @@ void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 		  (unsigned long long)io->offset, io->result);
 	/* No data goes out with an error status. */
 	cmd->in_len = 0;
-	scsi_set_sense(cmd, SK_MEDIUM_ERROR,
-		       io->op == BS_READ ? ASC_READ_ERROR : ASC_WRITE_ERROR);
+	scsi_set_sense(cmd, io_error_key(io), io_error_asc(io));
 }
 
 /* SBC-3 5.34 and 5.2: the INFORMATION field holds the offset of the

@@ -335,7 +335,7 @@ enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
 			      const char *path, const char *bstype,
 			      const char *bsoflags, unsigned blocksize)
 {
-	const struct bs_ops *ops = bs_lookup(bstype ? bstype : "rdwr");
+	const struct bs_ops *ops = bstype ? bs_lookup(bstype) : bs_default();
 	struct scsi_lu *lu;
 	int oflags;
 

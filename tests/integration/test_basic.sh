@@ -85,8 +85,9 @@ test_show() {
 		"            Size: 21 MB, Block size: 512"
 	assert_line "show: backing store path" "$show" \
 		"            Backing store path: $IMG1"
-	assert_line "show: backing store type rdwr" "$show" \
-		"            Backing store type: rdwr"
+	# No -E: the default store, io_uring under tgt's name aio.
+	assert_line "show: default backing store type aio" "$show" \
+		"            Backing store type: aio"
 	assert_line "show: null LUN 2 type" "$show" \
 		"            Backing store type: null"
 	assert_line "show: empty flags keep the trailing space" "$show" \
@@ -98,7 +99,10 @@ test_show() {
 test_second_target() {
 	local portal=iscsi://127.0.0.1:$PORT
 	make_sparse "$IMG2" 8M
-	setup_target 2 "$IQN2" "$IMG2"
+	setup_target 2 "$IQN2" "$IMG2" rdwr
+	run "$TGTADM" -C "$CPORT" --op show --mode target
+	assert_line "show: -E rdwr gives the rdwr store" "$OUT" \
+		"            Backing store type: rdwr"
 	check "iscsi-ls with two targets" timeout -k 10 30 iscsi-ls "$portal"
 	assert_contains "discovery lists target 2" "$OUT" "Target:$IQN2 "
 	assert_contains "discovery still lists target 1" "$OUT" "Target:$IQN1 "

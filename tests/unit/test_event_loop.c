@@ -190,6 +190,78 @@ static void test_foreign_lock_handover(void **state)
 	ev_lock_destroy(&b.lock);
 }
 
+/* A per-loop service: flush() runs before every wait, so work queued by
+ * handlers during a batch is seen before the loop sleeps; release() runs
+ * once, from ev_loop_destroy. */
+struct service {
+	int flushes;
+	int pending;   /* queued by a handler, flushed before the wait */
+	int flushed;
+	int releases;
+	int stop_at; /* flushed + pending at which a handler stops */
+};
+
+static void service_flush(struct ev_loop *loop, void *data)
+{
+	struct service *s = data;
+
+	(void)loop;
+	s->flushes++;
+	s->flushed += s->pending;
+	s->pending = 0;
+}
+
+static void service_release(void *data)
+{
+	((struct service *)data)->releases++;
+}
+
+static const struct ev_local_ops service_ops = {
+	.flush = service_flush,
+	.release = service_release,
+};
+static const struct ev_local_ops other_ops;
+
+static void queue_then_stop(struct ev_loop *loop, void *arg)
+{
+	struct service *s = arg;
+
+	s->pending++;
+	if (s->pending + s->flushed == s->stop_at)
+		ev_stop(loop);
+}
+
+static void test_local_service(void **state)
+{
+	struct ev_loop *loop = ev_loop_create("local", NULL);
+	struct service s = { .stop_at = 3 };
+	struct ev_timer t1, t2;
+
+	(void)state;
+	assert_null(ev_local_get(loop, &service_ops));
+	assert_int_equal(ev_local_set(loop, &service_ops, &s), 0);
+	assert_ptr_equal(ev_local_get(loop, &service_ops), &s);
+	assert_null(ev_local_get(loop, &other_ops));
+	ev_timer_init(&t1, queue_then_stop, &s);
+	ev_timer_init(&t2, queue_then_stop, &s);
+	ev_timer_start(loop, &t1, 1);
+	ev_timer_start(loop, &t2, 20);
+	s.pending = 1; /* queued before the loop runs */
+	ev_run(loop);
+	/* Flushed before the first wait and after the first timer. */
+	assert_true(s.flushes >= 2);
+	assert_int_equal(s.flushed, 2);
+	assert_int_equal(s.pending, 1);
+	/* A stopped loop runs again; the rest is flushed then. */
+	s.stop_at = 4;
+	ev_timer_start(loop, &t1, 1);
+	ev_run(loop);
+	assert_int_equal(s.flushed + s.pending, 4);
+	assert_int_equal(s.releases, 0);
+	ev_loop_destroy(loop);
+	assert_int_equal(s.releases, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_post_from_other_thread),
 		cmocka_unit_test(test_removal_inside_batch),
 		cmocka_unit_test(test_foreign_lock_handover),
+		cmocka_unit_test(test_local_service),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

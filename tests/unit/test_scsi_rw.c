@@ -373,6 +373,27 @@ static void test_store_errors(void **state)
 	free(data);
 }
 
+/* A store out of space: the write and the flush are DATA PROTECT, SPACE
+ * ALLOCATION FAILED WRITE PROTECT (27h/07h), a read stays a MEDIUM
+ * ERROR. */
+static void test_store_out_of_space(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *data = pattern(512, 5);
+	const int errs[] = { -ENOSPC, -EDQUOT };
+
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		f->mem.fail = errs[i];
+		WRITE(f, data, 512, 0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+		assert_sense(f, SK_DATA_PROTECT, 0x2707);
+		SEND(f, 1, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+		assert_sense(f, SK_DATA_PROTECT, 0x2707);
+		SEND(f, 1, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+		assert_sense(f, SK_MEDIUM_ERROR, ASC_READ_ERROR);
+	}
+	free(data);
+}
+
 static void test_async_completion(void **state)
 {
 	struct fx *f = *state;
@@ -576,6 +597,7 @@ int main(void)
 		T(test_write_residuals),
 		T(test_read_residuals),
 		T(test_store_errors),
+		T(test_store_out_of_space),
 		T(test_async_completion),
 		T(test_verify),
 		T(test_verify_bytchk),
