@@ -189,7 +189,7 @@ static enum scsi_result run(struct scsi_cmd *cmd)
 		return run_without_lu(cmd);
 	if (report_ua(cmd))
 		return SCSI_DONE;
-	op = scsi_op_find(cmd->lu->type, cmd->cdb, &known);
+	op = scsi_op_find(cmd->lu, cmd->cdb, &known);
 	if (!op)
 		return unsupported(cmd, known);
 	if (!cdb_valid(cmd, op))

@@ -110,6 +110,18 @@ static const struct scsi_op sbc_ops[] = {
 	  { OP_WRITE_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
 	{ OP_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	/* Thin provisioning (provisioning.c). ANCHOR is refused everywhere
+	 * (ANC_SUP = 0); WRITE SAME takes the UNMAP bit, (16) also NDOB.
+	 * UNMAP exists only on a thin LU. */
+	{ OP_UNMAP, 0, 10, OPF_MEDIUM | OPF_THIN, sbc_unmap,
+	  { OP_UNMAP, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_WRITE_SAME_10, 0, 10, OPF_MEDIUM, sbc_write_same,
+	  { OP_WRITE_SAME_10, 0x08, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_WRITE_SAME_16, 0, 16, OPF_MEDIUM, sbc_write_same,
+	  { OP_WRITE_SAME_16, 0x09, LBA8, LBA4, 0x1f, 0 } },
+	{ OP_SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS, 16,
+	  OPF_MEDIUM | OPF_SA, sbc_get_lba_status,
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, LBA8, LBA4, 0, 0 } },
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -136,28 +148,38 @@ static bool op_matches(const struct scsi_op *op, uint8_t opcode, uint8_t sa)
 	return op->opcode == opcode && (!(op->flags & OPF_SA) || op->sa == sa);
 }
 
-static const struct scsi_op *find(uint8_t type, uint8_t opcode, uint8_t sa,
-				  bool *known)
+/* Whether the LU offers the command: some depend on its configuration
+ * and store (UNMAP only on a thin LU whose store can deallocate). */
+static bool op_available(const struct scsi_op *op, const struct scsi_lu *lu)
+{
+	return !(op->flags & OPF_THIN) || sbc_thin(lu);
+}
+
+static const struct scsi_op *find(const struct scsi_lu *lu, uint8_t opcode,
+				  uint8_t sa, bool *known)
 {
 	struct op_table t[2];
-	size_t nt = tables_for(type, t);
+	size_t nt = tables_for(lu->type, t);
 
 	*known = false;
 	for (size_t i = 0; i < nt; i++) {
 		for (size_t j = 0; j < t[i].n; j++) {
-			if (t[i].ops[j].opcode == opcode)
-				*known = true;
-			if (op_matches(&t[i].ops[j], opcode, sa))
-				return &t[i].ops[j];
+			const struct scsi_op *op = &t[i].ops[j];
+
+			if (op->opcode != opcode || !op_available(op, lu))
+				continue;
+			*known = true;
+			if (op_matches(op, opcode, sa))
+				return op;
 		}
 	}
 	return NULL;
 }
 
-const struct scsi_op *scsi_op_find(uint8_t type, const uint8_t *cdb,
-				   bool *known)
+const struct scsi_op *scsi_op_find(const struct scsi_lu *lu,
+				   const uint8_t *cdb, bool *known)
 {
-	return find(type, cdb[0], cdb[1] & 0x1f, known);
+	return find(lu, cdb[0], cdb[1] & 0x1f, known);
 }
 
 const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb)
@@ -213,7 +235,9 @@ static enum scsi_result report_all(struct scsi_cmd *cmd, bool rctd,
 
 	for (size_t i = 0; i < nt; i++)
 		for (size_t j = 0; j < t[i].n; j++)
-			len += put_descriptor(buf + len, &t[i].ops[j], rctd);
+			if (op_available(&t[i].ops[j], cmd->lu))
+				len += put_descriptor(buf + len, &t[i].ops[j],
+						      rctd);
 	put_be32(buf, (uint32_t)(len - 4));
 	return scsi_reply(cmd, buf, len, alloc);
 }
@@ -251,14 +275,14 @@ static enum scsi_result report_one(struct scsi_cmd *cmd, unsigned options,
 	const struct scsi_op *op;
 	bool known, has_sa;
 
-	op = find(cmd->lu->type, opcode, 0, &known);
+	op = find(cmd->lu, opcode, 0, &known);
 	/* Whether the opcode uses service actions at all. */
 	has_sa = known && (!op || (op->flags & OPF_SA));
 	if ((options == 1 && has_sa) || (options == 2 && known && !has_sa))
 		return scsi_bad_cdb(cmd, 2, 2);
 	if (has_sa)
-		op = sa > 0x1f ? NULL : find(cmd->lu->type, opcode,
-					     (uint8_t)sa, &known);
+		op = sa > 0x1f ? NULL : find(cmd->lu, opcode, (uint8_t)sa,
+					     &known);
 	return scsi_reply(cmd, buf, put_one(buf, op, rctd), alloc);
 }
 

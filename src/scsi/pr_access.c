@@ -23,11 +23,8 @@
 #include "scsi/scsi.h"
 
 #define OP_LOG_SENSE 0x4d
-#define OP_PRE_FETCH_10 0x34
-#define OP_PRE_FETCH_16 0x90
 #define OP_SERVICE_ACTION_IN_12 0xab
 
-#define SAI_GET_LBA_STATUS 0x12
 #define SAI12_READ_MEDIA_SERIAL 0x01
 #define MI_REPORT_IDENTIFYING_INFO 0x05
 #define MI_REPORT_TARGET_PORT_GROUPS 0x0a

@@ -200,33 +200,56 @@ static void io_complete(struct bs_io *io)
 {
 	struct scsi_cmd *cmd = io->arg;
 
-	account_done(cmd->lu, io);
+	account_done(sbc_io_lu(io), io);
 	cmd->bs_next(io);
 }
 
 /* Hands the command to the store. The store may complete before
  * bs_submit returns (the null store does), and completion may free the
  * command: nothing touches cmd after the call. */
-enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
-			    uint64_t offset, uint64_t len, void *buf, bool fua,
-			    void (*done)(struct bs_io *io))
+struct scsi_lu *sbc_io_lu(const struct bs_io *io)
 {
-	struct scsi_lu *lu = cmd->lu;
-	struct bs_io *io = &cmd->io;
+	return container_of(io->bs, struct scsi_lu, bs);
+}
 
+void sbc_submit_io(struct scsi_lu *lu, struct bs_io *io, enum bs_op op,
+		   uint64_t offset, uint64_t len, void *buf, bool fua)
+{
 	io->op = op;
 	io->offset = offset;
 	io->length = len;
 	io->buf = buf;
 	io->fua = fua;
 	io->result = 0;
+	account_submit(lu, op, len);
+	bs_submit(&lu->bs, io);
+}
+
+void sbc_account_done(const struct bs_io *io)
+{
+	account_done(sbc_io_lu(io), io);
+}
+
+enum scsi_result sbc_submit_to(struct scsi_cmd *cmd, struct scsi_lu *lu,
+			       enum bs_op op, uint64_t offset, uint64_t len,
+			       void *buf, bool fua,
+			       void (*done)(struct bs_io *io))
+{
+	struct bs_io *io = &cmd->io;
+
 	io->done = io_complete;
 	io->arg = cmd;
 	io->loop = cmd->loop;
 	cmd->bs_next = done;
-	account_submit(lu, op, len);
-	bs_submit(&lu->bs, io);
+	sbc_submit_io(lu, io, op, offset, len, buf, fua);
 	return SCSI_ASYNC;
+}
+
+enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
+			    uint64_t offset, uint64_t len, void *buf, bool fua,
+			    void (*done)(struct bs_io *io))
+{
+	return sbc_submit_to(cmd, cmd->lu, op, offset, len, buf, fua, done);
 }
 
 static enum scsi_result submit(struct scsi_cmd *cmd, enum bs_op op,

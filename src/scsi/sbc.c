@@ -43,8 +43,10 @@ enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd)
 	/* Byte 12: no protection information (P_TYPE, PROT_EN = 0). */
 	buf[13] = lu->lbppbe & 0x0f;
 	put_be16(buf + 14, lu->lowest_aligned_lba & 0x3fff);
-	if (lu->thin_provisioning)
+	if (sbc_thin(lu))
 		buf[14] |= 0x80; /* LBPME */
+	if (sbc_lbprz(lu))
+		buf[14] |= 0x40; /* LBPRZ */
 	return scsi_reply(cmd, buf, sizeof(buf), get_be32(cmd->cdb + 10));
 }
 

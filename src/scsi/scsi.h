@@ -183,6 +183,8 @@ typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
  * the command is. */
 struct scsi_range {
 	struct list_node node;
+	struct scsi_lu *lu;        /* whose lock: the command's or, for a
+				    * copy, its destination's */
 	uint64_t lba, end;
 	bool exclusive;            /* COMPARE AND WRITE: alone on the range */
 	bool held;                 /* in ranges.active */

@@ -175,12 +175,18 @@ static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
 	uint32_t opt = lu->optimal_xfer_len < max ? lu->optimal_xfer_len : max;
 
 	memset(buf + 4, 0, 0x3c);
+	/* Byte 4, WSNZ = 0: WRITE SAME of 0 blocks runs to the end. */
 	buf[5] = sbc_caw_max_blocks(lu); /* MAXIMUM COMPARE AND WRITE LENGTH */
 	put_be16(buf + 6, gran > 0xffff ? 0xffff : (uint16_t)gran);
 	put_be32(buf + 8, max);
 	put_be32(buf + 12, opt);
-	/* No UNMAP or WRITE SAME yet: their limits stay 0, which the LBP
-	 * page (LBPU = 0) agrees with. */
+	if (sbc_thin(lu)) {
+		put_be32(buf + 20, SBC_MAX_UNMAP_LBAS);
+		put_be32(buf + 24, SBC_MAX_UNMAP_DESCRIPTORS);
+		put_be32(buf + 28, sbc_unmap_granularity(lu));
+		buf[32] = 0x80; /* UGAVALID, alignment 0: LBA 0 is aligned */
+	}
+	put_be64(buf + 36, SBC_MAX_WRITE_SAME_BLOCKS);
 	return 4 + 0x3c;
 }
 
@@ -191,12 +197,22 @@ static size_t block_characteristics(const struct scsi_lu *lu, uint8_t *buf)
 	return 4 + 0x3c;
 }
 
+#define LBP_LBPU 0x80
+#define LBP_LBPWS 0x40
+#define LBP_LBPWS10 0x20
+#define LBP_LBPRZ 0x04
+#define PROVISIONING_THIN 0x02
+
+/* Logical Block Provisioning (SBC-3 6.6.4): a thin LU deallocates with
+ * UNMAP and both WRITE SAMEs. */
 static size_t provisioning(const struct scsi_lu *lu, uint8_t *buf)
 {
 	memset(buf + 4, 0, 4);
-	/* No unmapping command is implemented: LBPU, LBPWS, LBPWS10 = 0.
-	 * A thin LU still says so in PROVISIONING TYPE. */
-	buf[6] = lu->thin_provisioning ? 0x02 : 0x00;
+	if (!sbc_thin(lu))
+		return 8;
+	buf[5] = LBP_LBPU | LBP_LBPWS | LBP_LBPWS10 |
+		 (sbc_lbprz(lu) ? LBP_LBPRZ : 0);
+	buf[6] = PROVISIONING_THIN;
 	return 8;
 }
 

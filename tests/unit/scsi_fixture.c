@@ -20,18 +20,64 @@ static void mem_record(struct mem_store *m, const struct bs_io *io)
 	m->last_fua = io->fua;
 }
 
+static void mem_set_mapped(struct mem_store *m, const struct bs_io *io,
+			   bool mapped)
+{
+	for (uint64_t u = io->offset / 512;
+	     u < (io->offset + io->length + 511) / 512; u++)
+		m->mapped[u] = mapped;
+}
+
+/* The run of units with the same state as the one at io->offset. */
+static void mem_map_status(struct mem_store *m, struct bs_io *io)
+{
+	uint64_t u = io->offset / 512, end = (io->offset + io->length) / 512;
+	uint64_t v = u;
+
+	while (v < end && m->mapped[v] == m->mapped[u])
+		v++;
+	io->map.mapped = m->mapped[u];
+	io->map.len = (v - u) * 512;
+}
+
+static void mem_run(struct mem_store *m, struct bs_io *io)
+{
+	switch (io->op) {
+	case BS_READ:
+		memcpy(io->buf, m->data + io->offset, io->length);
+		break;
+	case BS_WRITE:
+		memcpy(m->data + io->offset, io->buf, io->length);
+		mem_set_mapped(m, io, true);
+		if (m->corrupt)
+			m->data[io->offset] ^= 0xff;
+		break;
+	case BS_UNMAP:
+		m->unmaps++;
+		memset(m->data + io->offset, 0, io->length);
+		mem_set_mapped(m, io, false);
+		break;
+	case BS_WRITE_ZEROES:
+		m->zeroings++;
+		memset(m->data + io->offset, 0, io->length);
+		mem_set_mapped(m, io, true);
+		break;
+	case BS_MAP_STATUS:
+		mem_map_status(m, io);
+		break;
+	case BS_FLUSH:
+		break;
+	}
+}
+
 static void mem_submit(struct backing_store *bs, struct bs_io *io)
 {
 	struct mem_store *m = bs->priv;
 
 	mem_record(m, io);
 	io->result = m->fail;
-	if (!m->fail && io->op == BS_READ)
-		memcpy(io->buf, m->data + io->offset, io->length);
-	else if (!m->fail && io->op == BS_WRITE)
-		memcpy(m->data + io->offset, io->buf, io->length);
-	if (!m->fail && io->op == BS_WRITE && m->corrupt)
-		m->data[io->offset] ^= 0xff;
+	if (!m->fail)
+		mem_run(m, io);
 	if (m->defer) {
 		m->parked = io;
 		return;
@@ -55,6 +101,12 @@ int fx_setup(void **state)
 	f->disk->size = DISK_BLOCKS * 512;
 	f->disk->bs.ops = &mem_ops;
 	f->disk->bs.priv = &f->mem;
+	f->disk->bs.caps = (struct bs_caps){
+		.discard = true,
+		.write_zeroes = true,
+		.unmap_zeroes = true,
+		.map_status = true,
+	};
 	list_add_tail(&f->ctl->node, &f->t.lus);
 	list_add_tail(&f->disk->node, &f->t.lus);
 	it_nexus_init(&f->nexus, &f->t, 1);

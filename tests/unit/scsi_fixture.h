@@ -19,14 +19,21 @@
 /* The disk's store. By default every request copies its data and
  * completes inside submit with result 0; the knobs below let a test
  * inject errors, complete requests itself or corrupt writes. The
- * remaining fields record what reached the store. */
+ * remaining fields record what reached the store.
+ *
+ * Like a file, it keeps which 512-byte units are allocated: a write
+ * allocates, BS_UNMAP deallocates (and zeroes), BS_WRITE_ZEROES zeroes
+ * and allocates, BS_MAP_STATUS reports the run at the offset. Its
+ * capabilities are those of a file that punches holes. */
 struct mem_store {
 	uint8_t *data;       /* DISK_BLOCKS * 512 bytes, freed by teardown */
+	bool mapped[DISK_BLOCKS]; /* per 512-byte unit */
 	int fail;            /* result of every request: 0 or -errno */
 	bool defer;          /* park requests in `parked`, do not complete */
 	bool corrupt;        /* writes store their first byte inverted */
 	struct bs_io *parked;
 	unsigned submits;
+	unsigned unmaps, zeroings; /* BS_UNMAP / BS_WRITE_ZEROES seen */
 	enum bs_op last_op;
 	uint64_t last_offset, last_length;
 	bool last_fua;

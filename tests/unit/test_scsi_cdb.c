@@ -35,8 +35,8 @@ static void test_unknown_service_action(void **state)
 {
 	struct fx *f = *state;
 
-	/* SERVICE ACTION IN(16) / GET LBA STATUS is not implemented. */
-	SEND(f, 1, 0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+	/* SERVICE ACTION IN(16) 13h (REPORT REFERRALS) is not implemented. */
+	SEND(f, 1, 0x9e, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
 	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	assert_field(f, true, 1, 4);
 }
@@ -336,8 +336,10 @@ static void test_rsoc_all(void **state)
 			read10 = true;
 		if (d[0] == 0x9e) {
 			assert_int_equal(d[5] & 0x01, 1); /* SERVACTV */
-			assert_int_equal(get_be16(d + 2), 0x10);
-			rc16 = true;
+			if (get_be16(d + 2) == 0x10)
+				rc16 = true;
+			else /* GET LBA STATUS */
+				assert_int_equal(get_be16(d + 2), 0x12);
 		}
 	}
 	assert_true(read10);

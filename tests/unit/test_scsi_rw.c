@@ -93,7 +93,16 @@ static void test_read_capacity16(void **state)
 	assert_int_equal(d[12], 0);            /* no protection */
 	assert_int_equal(d[13] & 0x0f, 3);     /* LBPPBE */
 	assert_int_equal(d[14] & 0x80, 0x80);  /* LBPME */
-	assert_int_equal(d[14] & 0x40, 0);     /* LBPRZ */
+	assert_int_equal(d[14] & 0x40, 0x40);  /* LBPRZ: holes read zeros */
+
+	/* A store whose deallocated blocks read as anything: no LBPRZ;
+	 * one that cannot deallocate: not thin at all. */
+	f->disk->bs.caps.unmap_zeroes = false;
+	SEND(f, 1, 0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+	assert_int_equal(f->cmd.in_buf[14] & 0xc0, 0x80);
+	f->disk->bs.caps.discard = false;
+	SEND(f, 1, 0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+	assert_int_equal(f->cmd.in_buf[14] & 0xc0, 0);
 
 	/* Allocation lengths below 32 truncate without error. */
 	for (uint8_t a = 0; a < 16; a++) {
