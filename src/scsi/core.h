@@ -149,13 +149,34 @@ void scsi_pr_nexus_gone(struct scsi_lu *lu, const struct it_nexus *nexus);
 /* A LU reset ends the SPC-2 reservation. */
 void scsi_pr_lu_reset(struct scsi_lu *lu);
 
+/* xcopy.c, copy_results.c: EXTENDED COPY(LID1) and RECEIVE COPY
+ * RESULTS, the copy manager being the LU the command is sent to. */
+enum scsi_result spc_extended_copy(struct scsi_cmd *cmd);
+enum scsi_result spc_receive_copy_results(struct scsi_cmd *cmd);
+/* Forgets the copy status records of the nexus for lun (SCSI_LUN_NONE:
+ * all of them). */
+void spc_copy_forget(struct it_nexus *nexus, uint64_t lun);
+/* The Third-party Copy VPD page (8Fh) body into buf; returns its length. */
+size_t spc_copy_vpd(const struct scsi_lu *lu, uint8_t *buf);
+
+/* vpd.c: whether the LU has the designator d (a VPD 83h designation
+ * descriptor: code set, association and type, length, designator) as
+ * one of its LU designators. */
+bool scsi_lu_designated(const struct scsi_lu *lu, const uint8_t *d);
+
 /* pr_access.c: whether the command may run under the LU's reservations
  * (SPC-4 5.13.1 and SBC-3 4.17 tables; SPC-2 7.21); if not, sets
  * RESERVATION CONFLICT and returns true. */
 bool scsi_pr_conflict(struct scsi_cmd *cmd);
+/* Whether the reservations of lu let nexus read (write = false) or
+ * write its medium, for a command that reaches lu indirectly (EXTENDED
+ * COPY's source and destination LUs). */
+bool scsi_pr_permits(const struct scsi_lu *lu, const struct it_nexus *nexus,
+		     bool write);
 
-/* caw.c */
+/* rmw.c: COMPARE AND WRITE and ORWRITE */
 enum scsi_result sbc_compare_and_write(struct scsi_cmd *cmd);
+enum scsi_result sbc_orwrite(struct scsi_cmd *cmd);
 /* MAXIMUM COMPARE AND WRITE LENGTH of the Block Limits page, blocks. */
 uint8_t sbc_caw_max_blocks(const struct scsi_lu *lu);
 
@@ -227,8 +248,16 @@ void sbc_fill_free(struct sbc_fill *fill);
 /* sbc.c */
 enum scsi_result sbc_read_capacity10(struct scsi_cmd *cmd);
 enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd);
+enum scsi_result sbc_prefetch(struct scsi_cmd *cmd);
+enum scsi_result sbc_read_defect_data(struct scsi_cmd *cmd);
+
+/* removal.c: START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL */
 enum scsi_result sbc_start_stop(struct scsi_cmd *cmd);
 enum scsi_result sbc_prevent_allow(struct scsi_cmd *cmd);
+/* The nexus's prevention of medium removal ends (nexus loss). */
+void sbc_prevent_nexus_gone(struct scsi_lu *lu, const struct it_nexus *nexus);
+/* Every prevention ends (LU reset, target reset). */
+void sbc_prevent_clear(struct scsi_lu *lu);
 
 /* rw.c */
 enum scsi_result sbc_read(struct scsi_cmd *cmd);
@@ -260,6 +289,10 @@ void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io);
 /* Compares len bytes of in_buf (read from the medium) with the data-out;
  * on a difference sets MISCOMPARE with its offset and returns true. */
 bool sbc_miscompare(struct scsi_cmd *cmd, uint64_t len);
+/* Checks a WRITE-like CDB (READ/WRITE group layout) and its data-out:
+ * returns the bytes to write at *lba, or 0 with nothing to do (status
+ * set if an error). */
+uint64_t sbc_checked_write(struct scsi_cmd *cmd, uint64_t *lba);
 /* Refuses a write to a write-protected LU with DATA PROTECT. */
 bool sbc_write_allowed(struct scsi_cmd *cmd);
 /* Whether the LU has a store; NOT READY / MEDIUM NOT PRESENT if not. */

@@ -212,6 +212,7 @@ void scsi_cmd_execute(struct scsi_cmd *cmd)
 	cmd->out_cdb_len = 0;
 	cmd->bs_stage = 0;
 	cmd->range.held = false;
+	cmd->priv = NULL;
 	cmd->lu = scsi_find_lu(target, cmd->lun);
 	if (run(cmd) == SCSI_DONE)
 		scsi_cmd_finish(cmd);

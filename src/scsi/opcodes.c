@@ -17,10 +17,12 @@
  * and harmless); RDPROTECT/WRPROTECT are refused, as protection
  * information is not supported. */
 #define RW_FLAGS 0x1a
-/* Byte 1 of VERIFY and WRITE AND VERIFY: DPO and BYTCHK 00b/01b (the
- * single-block compare 11b is not supported); VRPROTECT/WRPROTECT are
- * refused. */
-#define VRFY_FLAGS 0x12
+/* Byte 1 of WRITE AND VERIFY: DPO and BYTCHK (one bit in SBC-3);
+ * WRPROTECT is refused. */
+#define WRV_FLAGS 0x12
+/* Byte 1 of VERIFY: DPO and the two-bit BYTCHK (11b compares one block
+ * with every block of the range); VRPROTECT is refused. */
+#define VRFY_FLAGS 0x16
 
 /* PERSISTENT RESERVE IN/OUT, one entry per service action (pr_in.c,
  * pr_out.c): ALLOCATION LENGTH; SCOPE, TYPE and PARAMETER LIST LENGTH. */
@@ -81,7 +83,7 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_WRITE_10, 0, 10, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_WRITE_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_write,
-	  { OP_WRITE_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	  { OP_WRITE_VERIFY_10, WRV_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_SYNC_CACHE_10, 0, 10, OPF_MEDIUM, sbc_sync_cache,
@@ -94,7 +96,7 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_WRITE_16, 0, 16, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_WRITE_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_write,
-	  { OP_WRITE_VERIFY_16, VRFY_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	  { OP_WRITE_VERIFY_16, WRV_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_16, VRFY_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_SYNC_CACHE_16, 0, 16, OPF_MEDIUM, sbc_sync_cache,
@@ -107,9 +109,34 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_WRITE_12, 0, 12, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_12, RW_FLAGS, LBA4, LBA4, 0x1f, 0 } },
 	{ OP_WRITE_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_write,
-	  { OP_WRITE_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	  { OP_WRITE_VERIFY_12, WRV_FLAGS, LBA4, LBA4, 0x1f, 0 } },
 	{ OP_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	/* PRE-FETCH: IMMED accepted (status is immediate anyway). */
+	{ OP_PRE_FETCH_10, 0, 10, OPF_MEDIUM, sbc_prefetch,
+	  { OP_PRE_FETCH_10, 0x02, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_PRE_FETCH_16, 0, 16, OPF_MEDIUM, sbc_prefetch,
+	  { OP_PRE_FETCH_16, 0x02, LBA8, LBA4, 0x1f, 0 } },
+	/* READ DEFECT DATA: REQ_PLIST, REQ_GLIST, DEFECT LIST FORMAT;
+	 * (12) has an ADDRESS DESCRIPTOR INDEX, meaningless for an empty
+	 * list but accepted. */
+	{ OP_READ_DEFECT_DATA_10, 0, 10, OPF_MEDIUM, sbc_read_defect_data,
+	  { OP_READ_DEFECT_DATA_10, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_READ_DEFECT_DATA_12, 0, 12, OPF_MEDIUM, sbc_read_defect_data,
+	  { OP_READ_DEFECT_DATA_12, 0x1f, LBA4, LBA4, 0, 0 } },
+	/* ORWRITE(16): as WRITE(16); ORPROTECT is refused. */
+	{ OP_ORWRITE_16, 0, 16, OPF_MEDIUM, sbc_orwrite,
+	  { OP_ORWRITE_16, RW_FLAGS, LBA8, LBA4, 0x1f, 0 } },
+	/* EXTENDED COPY(LID1) and RECEIVE COPY RESULTS COPY STATUS and
+	 * OPERATING PARAMETERS (xcopy.c, copy_results.c). */
+	{ OP_EXTENDED_COPY, 0x00, 16, OPF_MEDIUM | OPF_SA, spc_extended_copy,
+	  { OP_EXTENDED_COPY, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, LBA4, 0, 0 } },
+	{ OP_RECEIVE_COPY_RESULTS, 0x00, 16, OPF_SA, spc_receive_copy_results,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, LBA4,
+	    0, 0 } },
+	{ OP_RECEIVE_COPY_RESULTS, 0x03, 16, OPF_SA, spc_receive_copy_results,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, LBA4, 0,
+	    0 } },
 	/* Thin provisioning (provisioning.c). ANCHOR is refused everywhere
 	 * (ANC_SUP = 0); WRITE SAME takes the UNMAP bit, (16) also NDOB.
 	 * UNMAP exists only on a thin LU. */

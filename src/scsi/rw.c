@@ -28,6 +28,8 @@ enum rw_stage {
 	STAGE_LAST = 0,        /* the only or last request: finish */
 	STAGE_THEN_COMPARE,    /* a write to read back and compare */
 	STAGE_COMPARE,         /* a read to compare with the data-out */
+	STAGE_COMPARE_BLOCK,   /* a read to compare, block by block, with
+				* the data-out's one block (BYTCHK 11b) */
 };
 
 /* The fields common to the READ/WRITE/VERIFY/SYNCHRONIZE CACHE CDBs. */
@@ -164,7 +166,21 @@ void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 }
 
 /* SBC-3 5.34 and 5.2: the INFORMATION field holds the offset of the
- * first byte that differs. */
+ * first byte that differs. in_buf is compared with the first `period`
+ * bytes of the data-out repeated. */
+static bool miscompare_repeated(struct scsi_cmd *cmd, uint64_t len,
+				uint64_t period)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		if (cmd->in_buf[i] != cmd->out_buf[i % period]) {
+			scsi_set_sense_info(cmd, SK_MISCOMPARE,
+					    ASC_MISCOMPARE_VERIFY, i);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool sbc_miscompare(struct scsi_cmd *cmd, uint64_t len)
 {
 	for (uint64_t i = 0; i < len; i++) {
@@ -191,6 +207,9 @@ static void io_done(struct bs_io *io)
 		return;
 	else if (cmd->bs_stage == STAGE_COMPARE)
 		sbc_miscompare(cmd, io->length);
+	else if (cmd->bs_stage == STAGE_COMPARE_BLOCK)
+		miscompare_repeated(cmd, io->length,
+				    scsi_block_size(cmd->lu));
 	scsi_cmd_finish(cmd);
 }
 
@@ -341,6 +360,15 @@ static uint64_t prepare_data_out(struct scsi_cmd *cmd, struct rw_args *a,
 	return data_out_len(cmd, want);
 }
 
+uint64_t sbc_checked_write(struct scsi_cmd *cmd, uint64_t *lba)
+{
+	struct rw_args a;
+	uint64_t len = prepare_data_out(cmd, &a, true);
+
+	*lba = a.lba;
+	return len;
+}
+
 /* Submits a checked write (prepare_data_out() returned len). */
 static enum scsi_result submit_write(struct scsi_cmd *cmd,
 				     const struct rw_args *a, uint64_t len)
@@ -383,20 +411,51 @@ enum scsi_result sbc_write(struct scsi_cmd *cmd)
 	return submit_write(cmd, &a, len);
 }
 
+/* VERIFY with BYTCHK = 11b: the data-out is one block, compared with
+ * every block of the range. */
+static enum scsi_result verify_one_block(struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->lu;
+	uint32_t bs = scsi_block_size(lu);
+	struct rw_args a;
+
+	decode(cmd->cdb, &a);
+	cmd->out_cdb_len = a.blocks ? bs : 0;
+	if (!xfer_ok(cmd, &a))
+		return SCSI_DONE;
+	if (!in_range(lu, &a))
+		return scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* Nothing to verify, or nothing to verify against (as for a
+	 * write, only whole blocks that arrived count). */
+	if (!a.blocks || data_out_len(cmd, bs) < bs || !sbc_store_ready(cmd))
+		return SCSI_DONE;
+	if (!scsi_alloc_in(cmd, a.blocks << lu->blk_shift, false))
+		return SCSI_DONE;
+	cmd->bs_stage = STAGE_COMPARE_BLOCK;
+	return submit(cmd, BS_READ, a.lba << lu->blk_shift,
+		      a.blocks << lu->blk_shift, cmd->in_buf, false);
+}
+
 /* VERIFY. BYTCHK = 00b asks for a medium verification; a file has no
  * unreadable sectors to find, so what remains is the range check.
- * BYTCHK = 01b compares the data-out with the medium. */
+ * BYTCHK = 01b compares the data-out with the medium, 11b one block of
+ * data-out with each block of the range; 10b is reserved. */
 enum scsi_result sbc_verify(struct scsi_cmd *cmd)
 {
 	struct rw_args a;
 	uint64_t len;
 
-	if (!BYTCHK(cmd->cdb)) {
+	switch (BYTCHK(cmd->cdb)) {
+	case 0:
 		decode(cmd->cdb, &a);
 		if (!in_range(cmd->lu, &a))
 			return scsi_fail(cmd, SK_ILLEGAL_REQUEST,
 					 ASC_LBA_OUT_OF_RANGE);
 		return SCSI_DONE;
+	case 2:
+		return scsi_bad_cdb(cmd, 1, 2);
+	case 3:
+		return verify_one_block(cmd);
 	}
 	len = prepare_data_out(cmd, &a, false);
 	if (!len)

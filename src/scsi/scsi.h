@@ -42,6 +42,7 @@ struct ev_loop;
 #define SK_ILLEGAL_REQUEST 0x5
 #define SK_UNIT_ATTENTION 0x6
 #define SK_DATA_PROTECT 0x7
+#define SK_COPY_ABORTED 0xa
 #define SK_ABORTED_COMMAND 0xb
 #define SK_MISCOMPARE 0xe
 
@@ -132,7 +133,8 @@ struct scsi_lu {
 	bool readonly;
 	bool swp;              /* software write protect (control mode page) */
 	bool thin_provisioning;
-	bool prevent_removal;
+	bool prevent_removal;  /* some I_T nexus prevents (removal.c) */
+	struct list_node preventers; /* those nexuses; removal.c only */
 	bool sense_descriptor; /* D_SENSE: descriptor-format sense */
 	bool write_cache;      /* caching mode page WCE */
 	uint16_t rotation_rate; /* Block Device Characteristics; 0 unknown */
@@ -144,6 +146,7 @@ struct scsi_lu {
 	struct backing_store bs;
 
 	unsigned inflight;     /* commands submitted and not completed */
+	unsigned copies;       /* EXTENDED COPY commands it manages now */
 	struct lu_stats stats;
 
 	/* LUN-shared state of all I_T nexuses: reservations (pr.c) and the
@@ -171,6 +174,9 @@ struct it_nexus {
 	struct target *target;
 	uint64_t id;               /* the session's TSIH */
 	struct list_node ua_list;  /* struct scsi_ua, oldest first */
+	/* EXTENDED COPY status of this nexus, by LUN and list identifier,
+	 * for RECEIVE COPY RESULTS (copy_results.c only). */
+	struct list_node copies;
 	char initiator[SCSI_NAME_MAX]; /* iSCSI initiator name */
 	uint8_t isid[6];
 };
@@ -223,6 +229,8 @@ struct scsi_cmd {
 	int bs_stage;              /* core-private sequencing of multi-step I/O */
 	void (*bs_next)(struct bs_io *io); /* completion of the current step */
 	struct scsi_range range;   /* its place in lu->ranges, if any */
+	void *priv;                /* state of a long command (EXTENDED
+				    * COPY); its handler frees it */
 };
 
 /* Runs a command; cmd->done is called exactly once, possibly before this
@@ -238,6 +246,10 @@ void scsi_set_sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc);
  * PARAMETER LIST): byte offset, bit (0-7) or -1 when no bit pointer. */
 void scsi_set_sense_field(struct scsi_cmd *cmd, uint16_t asc, bool in_cdb,
 			  uint16_t byte, int bit);
+/* Same with a sense-key specific field of any kind (progress indication,
+ * segment pointer) and a COMMAND-SPECIFIC INFORMATION value (0: none). */
+void scsi_set_sense_sks(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+			const uint8_t sks[3], uint32_t csi);
 /* Builds sense bytes into buf; returns its length. Exposed for tests. */
 unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key,
 			  uint16_t asc, const uint8_t *sks /* 3 bytes or NULL */,

@@ -55,6 +55,8 @@ static size_t standard_inquiry(const struct scsi_lu *lu, uint8_t *buf)
 	}
 	buf[0] = lu->type;
 	buf[1] = lu->removable ? 0x80 : 0;
+	/* 3PC: a disk is a copy manager (EXTENDED COPY, xcopy.c). */
+	buf[5] = lu->type == SCSI_TYPE_DISK ? 0x08 : 0;
 	buf[7] = 0x02; /* CMDQUE: full task management model */
 	scsi_pad_ascii(buf + 8, lu->vendor_id, 8);
 	scsi_pad_ascii(buf + 16, lu->product_id, 16);

@@ -1,7 +1,7 @@
 /* Vital product data pages of INQUIRY (SPC-4 7.8, SBC-3 6.5):
  * 00h supported pages, 80h unit serial number, 83h device identification,
- * and for disks B0h block limits, B1h block device characteristics and
- * B2h logical block provisioning. */
+ * and for disks 8Fh third-party copy (copy_results.c), B0h block limits,
+ * B1h block device characteristics and B2h logical block provisioning. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +13,7 @@
 #define PAGE_SUPPORTED 0x00
 #define PAGE_SERIAL 0x80
 #define PAGE_DEVICE_ID 0x83
+#define PAGE_THIRD_PARTY_COPY 0x8f
 #define PAGE_BLOCK_LIMITS 0xb0
 #define PAGE_BLOCK_CHARS 0xb1
 #define PAGE_LBP 0xb2
@@ -34,7 +35,7 @@
 #define NAA_LOCAL 0x3 /* NAA locally assigned (SPC-4 7.8.6.6.4) */
 
 static const uint8_t disk_pages[] = {
-	PAGE_SUPPORTED, PAGE_SERIAL, PAGE_DEVICE_ID,
+	PAGE_SUPPORTED, PAGE_SERIAL, PAGE_DEVICE_ID, PAGE_THIRD_PARTY_COPY,
 	PAGE_BLOCK_LIMITS, PAGE_BLOCK_CHARS, PAGE_LBP,
 };
 static const uint8_t other_pages[] = {
@@ -136,7 +137,8 @@ static size_t device_id(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 			uint8_t *buf)
 {
 	uint8_t id[8 + sizeof(lu->scsi_id)];
-	const struct target *t = cmd->nexus ? cmd->nexus->target : NULL;
+	const struct target *t = cmd && cmd->nexus ? cmd->nexus->target
+						    : NULL;
 	size_t len = 4, n;
 
 	put_be64(id, naa_local(lu));
@@ -165,6 +167,25 @@ static size_t device_id(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 	if (t)
 		len += target_name_designator(buf + len, t);
 	return len;
+}
+
+bool scsi_lu_designated(const struct scsi_lu *lu, const uint8_t *d)
+{
+	uint8_t page[SCSI_VPD_MAX];
+	size_t len = device_id(NULL, lu, page);
+
+	if ((d[1] & 0x30) != ASSOC_LU)
+		return false;
+	for (size_t at = 4; at + 4 <= len; at += 4u + page[at + 3]) {
+		const uint8_t *p = page + at;
+
+		if ((p[1] & 0x30) == ASSOC_LU &&
+		    (p[0] & 0x0f) == (d[0] & 0x0f) &&
+		    (p[1] & 0x0f) == (d[1] & 0x0f) && p[3] == d[3] &&
+		    !memcmp(p + 4, d + 4, p[3]))
+			return true;
+	}
+	return false;
 }
 
 static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
@@ -226,6 +247,8 @@ static size_t page_body(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 		return serial_number(lu, buf);
 	case PAGE_DEVICE_ID:
 		return device_id(cmd, lu, buf);
+	case PAGE_THIRD_PARTY_COPY:
+		return spc_copy_vpd(lu, buf);
 	case PAGE_BLOCK_LIMITS:
 		return block_limits(lu, buf);
 	case PAGE_BLOCK_CHARS:
