@@ -86,9 +86,12 @@ typedef enum scsi_result (*scsi_handler)(struct scsi_cmd *cmd);
 #define OPF_NO_LU 0x01  /* answered also for a LUN that does not exist */
 #define OPF_MEDIUM 0x02 /* needs the medium: NOT READY while offline */
 #define OPF_SA 0x04     /* service action in CDB byte 1, bits 4-0 */
-/* Only on a thin provisioned LU (sbc_thin()); elsewhere the command is
- * unknown and absent from REPORT SUPPORTED OPERATION CODES. */
+/* Only on a thin provisioned LU (sbc_thin()), or only on one whose
+ * deallocated blocks read as zeros (sbc_lbprz()); elsewhere the command
+ * is unknown and absent from REPORT SUPPORTED OPERATION CODES. */
 #define OPF_THIN 0x08
+#define OPF_LBPRZ 0x10
+#define OPF_WLUN 0x20  /* answered by the REPORT LUNS well known LU */
 
 /* One supported command. usage[] is the CDB usage data of REPORT
  * SUPPORTED OPERATION CODES and, at the same time, the set of CDB bits the
@@ -109,8 +112,9 @@ struct scsi_op {
  * FIELD IN CDB, not INVALID COMMAND OPERATION CODE). */
 const struct scsi_op *scsi_op_find(const struct scsi_lu *lu,
 				   const uint8_t *cdb, bool *known);
-/* The opcode table entry that is valid without a logical unit. */
-const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb);
+/* The opcode table entry that is valid without a logical unit, or for
+ * the REPORT LUNS well known LU (wlun). */
+const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb, bool wlun);
 /* CDB length implied by the opcode's group code; 0 for unsupported
  * groups (variable length, vendor specific). */
 unsigned scsi_cdb_group_len(uint8_t opcode);
@@ -244,6 +248,11 @@ void sbc_fill_invert(struct sbc_fill *fill);
 /* How far the fill is, in 65536ths (sense PROGRESS INDICATION). */
 uint16_t sbc_fill_progress(const struct sbc_fill *fill);
 void sbc_fill_free(struct sbc_fill *fill);
+
+/* sanitize.c */
+enum scsi_result sbc_sanitize(struct scsi_cmd *cmd);
+/* How far the LU's running sanitize is, in 65536ths. */
+uint16_t sbc_sanitize_progress(const struct scsi_lu *lu);
 
 /* sbc.c */
 enum scsi_result sbc_read_capacity10(struct scsi_cmd *cmd);

@@ -28,6 +28,14 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
+/* Fills len bytes of dst with the first n bytes of src over and over
+ * (src may be dst itself: it is read before it is written). */
+static void repeat(uint8_t *dst, size_t len, const uint8_t *src, size_t n)
+{
+	for (size_t i = 0; i < len; i += n)
+		memmove(dst + i, src, len - i < n ? len - i : n);
+}
+
 /* The chunk: whole blocks, each holding the pattern repeated from its
  * start (an initialization pattern shorter than a block repeats within
  * the block, SBC-3 5.30.2). */
@@ -61,10 +69,8 @@ struct sbc_fill *sbc_fill_new(struct scsi_lu *lu, const uint8_t *pattern,
 		return NULL;
 	}
 	fill->chunk = buf;
-	for (uint32_t i = 0; i < fill->chunk_len; i += (uint32_t)pattern_len)
-		memcpy(fill->chunk + i, pattern,
-		       fill->chunk_len - i < pattern_len ? fill->chunk_len - i
-							 : pattern_len);
+	repeat(fill->chunk, scsi_block_size(lu), pattern, pattern_len);
+	repeat(fill->chunk, fill->chunk_len, fill->chunk, scsi_block_size(lu));
 	return fill;
 }
 

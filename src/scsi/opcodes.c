@@ -35,11 +35,11 @@
 
 /* Commands of every device type (SPC-4). */
 static const struct scsi_op spc_ops[] = {
-	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM, spc_test_unit_ready,
+	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM | OPF_WLUN, spc_test_unit_ready,
 	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 } },
-	{ OP_REQUEST_SENSE, 0, 6, OPF_NO_LU, spc_request_sense,
+	{ OP_REQUEST_SENSE, 0, 6, OPF_NO_LU | OPF_WLUN, spc_request_sense,
 	  { OP_REQUEST_SENSE, 0x01, 0, 0, 0xff, 0 } },
-	{ OP_INQUIRY, 0, 6, OPF_NO_LU, spc_inquiry,
+	{ OP_INQUIRY, 0, 6, OPF_NO_LU | OPF_WLUN, spc_inquiry,
 	  { OP_INQUIRY, 0x01, 0xff, 0xff, 0xff, 0 } },
 	{ OP_MODE_SELECT_6, 0, 6, 0, spc_mode_select,
 	  { OP_MODE_SELECT_6, 0x11, 0, 0, 0xff, 0 } },
@@ -49,7 +49,7 @@ static const struct scsi_op spc_ops[] = {
 	  { OP_MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
 	{ OP_MODE_SENSE_10, 0, 10, 0, spc_mode_sense,
 	  { OP_MODE_SENSE_10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0 } },
-	{ OP_REPORT_LUNS, 0, 12, OPF_NO_LU, spc_report_luns,
+	{ OP_REPORT_LUNS, 0, 12, OPF_NO_LU | OPF_WLUN, spc_report_luns,
 	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, LBA4, 0, 0 } },
 	{ OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, 12, OPF_SA,
 	  spc_report_opcodes,
@@ -137,6 +137,14 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_RECEIVE_COPY_RESULTS, 0x03, 16, OPF_SA, spc_receive_copy_results,
 	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, LBA4, 0,
 	    0 } },
+	/* SANITIZE (sanitize.c): IMMED, AUSE; BLOCK ERASE only where
+	 * deallocated blocks read as zeros. */
+	{ OP_SANITIZE, 0x01, 10, OPF_MEDIUM | OPF_SA, sbc_sanitize,
+	  { OP_SANITIZE, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_SANITIZE, 0x02, 10, OPF_MEDIUM | OPF_SA | OPF_LBPRZ, sbc_sanitize,
+	  { OP_SANITIZE, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_SANITIZE, 0x1f, 10, OPF_MEDIUM | OPF_SA, sbc_sanitize,
+	  { OP_SANITIZE, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
 	/* Thin provisioning (provisioning.c). ANCHOR is refused everywhere
 	 * (ANC_SUP = 0); WRITE SAME takes the UNMAP bit, (16) also NDOB.
 	 * UNMAP exists only on a thin LU. */
@@ -179,7 +187,9 @@ static bool op_matches(const struct scsi_op *op, uint8_t opcode, uint8_t sa)
  * and store (UNMAP only on a thin LU whose store can deallocate). */
 static bool op_available(const struct scsi_op *op, const struct scsi_lu *lu)
 {
-	return !(op->flags & OPF_THIN) || sbc_thin(lu);
+	if ((op->flags & OPF_THIN) && !sbc_thin(lu))
+		return false;
+	return !(op->flags & OPF_LBPRZ) || sbc_lbprz(lu);
 }
 
 static const struct scsi_op *find(const struct scsi_lu *lu, uint8_t opcode,
@@ -209,10 +219,12 @@ const struct scsi_op *scsi_op_find(const struct scsi_lu *lu,
 	return find(lu, cdb[0], cdb[1] & 0x1f, known);
 }
 
-const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb)
+const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb, bool wlun)
 {
+	uint8_t flag = wlun ? OPF_WLUN : OPF_NO_LU;
+
 	for (size_t i = 0; i < N(spc_ops); i++)
-		if ((spc_ops[i].flags & OPF_NO_LU) &&
+		if ((spc_ops[i].flags & flag) &&
 		    op_matches(&spc_ops[i], cdb[0], cdb[1] & 0x1f))
 			return &spc_ops[i];
 	return NULL;

@@ -49,6 +49,7 @@ struct ev_loop;
 /* Additional sense code and qualifier, packed as (ASC << 8 | ASCQ). */
 #define ASC_NO_ADDITIONAL_SENSE 0x0000
 #define ASC_LUN_NOT_READY_MANUAL 0x0403 /* LU not ready, manual intervention */
+#define ASC_SANITIZE_IN_PROGRESS 0x041b
 #define ASC_MEDIUM_NOT_PRESENT 0x3a00
 #define ASC_WRITE_ERROR 0x0c00
 #define ASC_READ_ERROR 0x1100
@@ -68,6 +69,7 @@ struct ev_loop;
 #define ASC_RESERVATIONS_RELEASED 0x2a04
 #define ASC_REGISTRATIONS_PREEMPTED 0x2a05
 #define ASC_SAVING_PARAMS_UNSUP 0x3900
+#define ASC_SANITIZE_FAILED 0x3103 /* SANITIZE COMMAND FAILED */
 #define ASC_REPORTED_LUNS_DATA_CHANGED 0x3f0e
 #define ASC_INTERNAL_TARGET_FAILURE 0x4400
 #define ASC_MEDIUM_REMOVAL_PREVENTED 0x5302
@@ -94,6 +96,7 @@ enum scsi_task_attr {
 #define SCSI_NAME_MAX 224
 
 struct scsi_pr; /* persistent and SPC-2 reservations, pr.h */
+struct sbc_sanitize; /* a running SANITIZE, sanitize.c */
 
 /* The LBA ranges of a LU's writes in flight, so that COMPARE AND WRITE
  * runs alone on its range (range_lock.c). Used by the LU's target loop
@@ -136,6 +139,10 @@ struct scsi_lu {
 	bool prevent_removal;  /* some I_T nexus prevents (removal.c) */
 	struct list_node preventers; /* those nexuses; removal.c only */
 	bool sense_descriptor; /* D_SENSE: descriptor-format sense */
+	/* SANITIZE (sanitize.c): the operation running, if any, and the
+	 * failure mode a failed one leaves (exit allowed with AUSE). */
+	struct sbc_sanitize *sanitize;
+	bool sanitize_failed, sanitize_ause;
 	bool write_cache;      /* caching mode page WCE */
 	uint16_t rotation_rate; /* Block Device Characteristics; 0 unknown */
 	uint16_t lowest_aligned_lba; /* la_lba (READ CAPACITY(16)) */
@@ -259,6 +266,10 @@ unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key,
  * LUN field the core cannot address decodes to SCSI_LUN_NONE, which
  * matches no logical unit. */
 #define SCSI_LUN_NONE UINT64_MAX
+/* The REPORT LUNS well known logical unit (SPC-4 8.2: W-LUN 01h, LUN
+ * field C101 0000 0000 0000h), numbered by its LUN field: above every
+ * LUN a target can have. */
+#define SCSI_LUN_REPORT_LUNS 0xc101000000000000ull
 uint64_t scsi_lun_from_wire(const uint8_t lun[8]);
 void scsi_lun_to_wire(uint64_t lun, uint8_t out[8]);
 

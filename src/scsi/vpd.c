@@ -211,10 +211,15 @@ static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
 	return 4 + 0x3c;
 }
 
+#define WABEREQ_GOOD 0x40 /* reads after BLOCK ERASE: GOOD (zeros) */
+
 static size_t block_characteristics(const struct scsi_lu *lu, uint8_t *buf)
 {
 	memset(buf + 4, 0, 0x3c);
 	put_be16(buf + 4, lu->rotation_rate);
+	/* SANITIZE BLOCK ERASE is offered where deallocation zeroes. */
+	if (sbc_lbprz(lu))
+		buf[7] = WABEREQ_GOOD;
 	return 4 + 0x3c;
 }
 
@@ -267,8 +272,10 @@ size_t scsi_vpd_page(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 
 	if (!page_supported(lu, page))
 		return 0;
-	/* Peripheral qualifier 3 / type 1Fh when there is no LU. */
-	buf[0] = lu ? lu->type : 0x7f;
+	/* Peripheral qualifier 3 / type 1Fh when there is no LU, type 1Eh
+	 * for the REPORT LUNS well known LU. */
+	buf[0] = lu ? lu->type
+		    : cmd->lun == SCSI_LUN_REPORT_LUNS ? 0x1e : 0x7f;
 	buf[1] = page;
 	len = page_body(cmd, lu, page, buf);
 	put_be16(buf + 2, (uint16_t)(len - 4));
