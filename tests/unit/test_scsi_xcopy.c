@@ -183,7 +183,10 @@ static void test_copy_across_and_overlapping(void **state)
 	assert_memory_equal(f->mem2.data + 10 * BS, f->mem.data, 990 * BS);
 	assert_memory_equal(f->mem2.data + 1000 * BS, f->mem.data, 1000 * BS);
 	assert_true(all_zero(f->mem2.data + 2000 * BS, 2000 * BS));
-	/* Overlap: 4000 blocks at 1000 to 1500, in three chunks. */
+	/* Overlap: 4000 blocks at 1000 to 1500, in two chunks, over
+	 * data that differs everywhere. */
+	for (size_t i = 0; i < (size_t)DISK2_BLOCKS * BS; i++)
+		f->mem2.data[i] = (uint8_t)(i / BS * 7 + i % 251);
 	memcpy(want, f->mem2.data + 1000 * BS, 4000 * BS);
 	header(0, 3);
 	cscd(f, 2);
