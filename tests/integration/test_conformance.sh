@@ -32,17 +32,19 @@ RESULTS=$TEST_TMP/results	# "PASSED|FAILED|SKIPPED|NOT-RUN NAME"
 
 # Variants: NAME|TID|SIZE|BLOCKSIZE|PARAMS|SUITES|EACH. Each gets its own
 # target (LUN 1 on its own sparse file, tgtadm --params PARAMS); its
-# suites run as the main ones do, or one process per test when EACH is
-# "test" (PreventAllow's reset tests leave unit attentions on the second
-# session that the next test would trip over).
+# suites (or single tests) run as the main ones do, or one process per
+# test when EACH is "test" (PreventAllow's reset tests leave unit
+# attentions on the second session that the next test would trip over).
 VARIANTS=(
 	"readonly|2|16M||readonly=1,thin_provisioning=1|SCSI.ReadOnly|suite"
 	"removable|3|16M||removable=1|SCSI.PreventAllow SCSI.StartStopUnit|test"
 	"4k|4|64M|4096|thin_provisioning=1|SCSI.ReadCapacity16 SCSI.Inquiry \
 SCSI.Read16 SCSI.Write16 SCSI.WriteSame16 SCSI.Unmap SCSI.GetLBAStatus \
 SCSI.ExtendedCopy|suite"
-	"512e|5|64M||thin_provisioning=1,lbppbe=3|SCSI.CompareAndWrite \
-SCSI.WriteSame10 SCSI.WriteSame16|suite"
+	"512e|5|64M||thin_provisioning=1,lbppbe=3|\
+SCSI.CompareAndWrite.InvalidDataOutSize SCSI.WriteSame10.InvalidDataOutSize \
+SCSI.WriteSame10.UnmapUnaligned SCSI.WriteSame16.InvalidDataOutSize \
+SCSI.WriteSame16.UnmapUnaligned|suite"
 )
 VARIANTS_RUN=${VARIANTS_RUN-readonly removable 4k 512e}
 
