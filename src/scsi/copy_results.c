@@ -1,5 +1,5 @@
 /* The copy manager's side of EXTENDED COPY(LID1) that initiators read
- * (SPC-4 6.18, 7.8.17): RECEIVE COPY RESULTS with OPERATING PARAMETERS
+ * (SPC-4): RECEIVE COPY RESULTS with OPERATING PARAMETERS
  * and COPY STATUS, the Third-party Copy VPD page, and the status records
  * COPY STATUS answers from.
  *
@@ -169,7 +169,7 @@ enum scsi_result spc_receive_copy_results(struct scsi_cmd *cmd)
 	return operating_parameters(cmd, alloc);
 }
 
-/* Third-party Copy VPD page descriptors (SPC-4 7.8.17): type, length of
+/* Third-party Copy VPD page descriptors (SPC-4): type, length of
  * what follows, content padded to a multiple of four bytes. */
 static size_t put_tpc_descriptor(uint8_t *p, uint16_t type, size_t len)
 {

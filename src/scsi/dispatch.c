@@ -184,7 +184,7 @@ static enum scsi_result run_without_lu(struct scsi_cmd *cmd)
 	return op->fn(cmd);
 }
 
-/* SBC-3 4.11: while a sanitize runs, the LU answers only INQUIRY,
+/* SBC-3 (sanitize operations): while a sanitize runs, the LU answers only INQUIRY,
  * REPORT LUNS and REQUEST SENSE (the last with the same condition). */
 static bool sanitizing(struct scsi_cmd *cmd)
 {
@@ -199,7 +199,7 @@ static bool sanitizing(struct scsi_cmd *cmd)
 }
 
 /* A failed sanitize leaves the medium unusable until a sanitize
- * succeeds or its failure mode is left (SBC-3 4.11.4). */
+ * succeeds or its failure mode is left (SBC-3). */
 static bool sanitize_failed(struct scsi_cmd *cmd, const struct scsi_op *op)
 {
 	if (!cmd->lu->sanitize_failed || !(op->flags & OPF_MEDIUM) ||

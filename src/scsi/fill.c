@@ -38,7 +38,7 @@ static void repeat(uint8_t *dst, size_t len, const uint8_t *src, size_t n)
 
 /* The chunk: whole blocks, each holding the pattern repeated from its
  * start (an initialization pattern shorter than a block repeats within
- * the block, SBC-3 5.30.2). */
+ * the block, as SBC-3's SANITIZE OVERWRITE asks). */
 static uint32_t chunk_len(const struct scsi_lu *lu, uint64_t len)
 {
 	uint64_t n = len < FILL_CHUNK ? len : FILL_CHUNK;

@@ -1,4 +1,4 @@
-/* GET LBA STATUS (SBC-3 5.7, SERVICE ACTION IN(16) 12h): which blocks
+/* GET LBA STATUS (SBC-3, SERVICE ACTION IN(16) 12h): which blocks
  * from an LBA on are mapped and which deallocated, in LBA status
  * descriptors as many as the allocation length holds (at most
  * GLS_MAX_DESCRIPTORS, and never past the end of the medium).

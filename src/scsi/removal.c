@@ -1,12 +1,12 @@
-/* The medium as a removable one (SBC-3 5.25 START STOP UNIT, SPC-4 6.13
- * PREVENT ALLOW MEDIUM REMOVAL).
+/* The medium as a removable one (SBC-3 START STOP UNIT, SPC-4 PREVENT
+ * ALLOW MEDIUM REMOVAL).
  *
  * A LU with tgt's removable=1 can have its medium ejected (LOEJ = 1,
  * START = 0: the LU goes offline, as `tgtadm ... online=0` does, and
  * medium commands get NOT READY, MEDIUM NOT PRESENT) and loaded again.
  * Removal is prevented while any I_T nexus has PREVENT set: each nexus's
  * prevention is its own, ends when that nexus clears it or goes away,
- * and all of them end with a LU or target reset (SPC-4 6.13). The LU
+ * and all of them end with a LU or target reset (SPC-4). The LU
  * keeps the nexuses that prevent in lu->preventers; lu->prevent_removal
  * says whether there is any (tgtadm's "Prevent removal"). */
 #include <stdlib.h>
@@ -91,7 +91,7 @@ enum scsi_result sbc_prevent_allow(struct scsi_cmd *cmd)
 }
 
 /* The medium is back: the other nexuses learn that it may have changed
- * (SPC-4 5.14); the one that loaded it knows. */
+ * (SPC-4 unit attentions); the one that loaded it knows. */
 static enum scsi_result load(struct scsi_cmd *cmd)
 {
 	struct scsi_lu *lu = cmd->lu;
@@ -131,9 +131,9 @@ static enum scsi_result eject(struct scsi_cmd *cmd)
 }
 
 /* There is no spindle: START and STOP change nothing, except that a stop
- * writes the cache out first (SBC-3 5.25: unless NO_FLUSH). LOEJ loads
+ * writes the cache out first (unless NO_FLUSH). LOEJ loads
  * or ejects a removable medium; a fixed one cannot be ejected. A power
- * condition other than 0h makes START and LOEJ ignored (5.25), and is
+ * condition other than 0h makes START and LOEJ ignored (SBC-3), and is
  * accepted and ignored itself. */
 enum scsi_result sbc_start_stop(struct scsi_cmd *cmd)
 {

@@ -9,7 +9,7 @@
  * offset of the first differing byte in the INFORMATION field, and the
  * medium is unchanged.
  *
- * ORWRITE(16) (SBC-3 5.8, opcode 8Bh): the range is written with the
+ * ORWRITE(16) (SBC-3, opcode 8Bh): the range is written with the
  * bitwise OR of its contents and the data-out.
  *
  * Atomicity: the command holds its LBA range alone in the LU's range

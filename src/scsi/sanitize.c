@@ -1,4 +1,4 @@
-/* SANITIZE (SBC-3 5.19, opcode 48h): make every block of the LU lose its
+/* SANITIZE (SBC-3, opcode 48h): make every block of the LU lose its
  * user data, as far as the LU's medium (the file or block device under
  * it) is concerned.
  *
@@ -159,7 +159,7 @@ static void begin(struct scsi_cmd *cmd)
 	scsi_cmd_finish(cmd);
 }
 
-/* OVERWRITE's parameter list (SBC-3 5.19.2): more than the header, at
+/* OVERWRITE's parameter list (SBC-3): more than the header, at
  * most a block of pattern; a count and a pattern length that fit. */
 static bool overwrite_params_valid(struct scsi_cmd *cmd, uint32_t plen)
 {

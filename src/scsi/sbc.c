@@ -50,7 +50,7 @@ enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd)
 	return scsi_reply(cmd, buf, sizeof(buf), get_be32(cmd->cdb + 10));
 }
 
-/* PRE-FETCH(10/16) (SBC-3 5.11, 5.12): there is no cache of our own to
+/* PRE-FETCH(10/16) (SBC-3): there is no cache of our own to
  * load (the host's page cache is the kernel's), so the blocks that fit
  * in it are none: after the range check the answer is GOOD, which SBC-3
  * gives for a cache without room for the range (CONDITION MET would
@@ -73,7 +73,7 @@ enum scsi_result sbc_prefetch(struct scsi_cmd *cmd)
 #define DEFECT_FORMAT 0x07
 #define DEFECT_FORMAT_RESERVED 0x07
 
-/* READ DEFECT DATA(10/12) (SBC-3 5.14, 5.15): a file has no defective
+/* READ DEFECT DATA(10/12) (SBC-3): a file has no defective
  * sectors of its own, so both lists are empty. The lists asked for are
  * marked valid (PLISTV, GLISTV) and the requested format is echoed: an
  * empty list is empty in every format. */

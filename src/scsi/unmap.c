@@ -1,4 +1,4 @@
-/* UNMAP (SBC-3 5.28, opcode 42h): deallocate the LBA ranges of the
+/* UNMAP (SBC-3, opcode 42h): deallocate the LBA ranges of the
  * parameter list's block descriptors on a thin LU.
  *
  * The whole list is checked before anything is deallocated (a bad
@@ -23,7 +23,7 @@ static unsigned descriptor_count(const struct scsi_cmd *cmd, uint32_t plen)
 	uint32_t listed = get_be16(cmd->out_buf + 2);
 
 	/* What the list announces and what arrived, whichever is
-	 * shorter; an incomplete last descriptor is ignored (5.28.2). */
+	 * shorter; an incomplete last descriptor is ignored (SBC-3). */
 	if (listed > have - UNMAP_HEADER)
 		listed = have - UNMAP_HEADER;
 	return listed / UNMAP_DESCRIPTOR;
@@ -118,7 +118,7 @@ enum scsi_result sbc_unmap(struct scsi_cmd *cmd)
 	cmd->out_cdb_len = plen;
 	if (!sbc_write_allowed(cmd))
 		return SCSI_DONE;
-	/* No parameter list is no work (5.28.1). */
+	/* No parameter list is no work. */
 	if (plen == 0)
 		return SCSI_DONE;
 	if (plen < UNMAP_HEADER || !cmd->out_buf ||

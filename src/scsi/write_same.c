@@ -1,4 +1,4 @@
-/* WRITE SAME(10) and (16) (SBC-3 5.42, 5.43; NDOB from SBC-4): one block
+/* WRITE SAME(10) and (16) (SBC-3; NDOB from SBC-4): one block
  * of data-out written over a range, or, with the UNMAP bit on a thin LU,
  * the range deallocated.
  *

@@ -1,4 +1,4 @@
-/* EXTENDED COPY(LID1) (SPC-4 6.4, opcode 83h service action 00h): the LU
+/* EXTENDED COPY(LID1) (SPC-4, opcode 83h service action 00h): the LU
  * the command is sent to acts as copy manager and copies blocks between
  * LUs of its target (or within one), VMware's XCOPY offload.
  *
@@ -180,12 +180,31 @@ static void lock_range(struct scsi_cmd *cmd, struct xcopy_job *job)
 		job->next = XCOPY_WRITE;
 }
 
+/* A sanitize of the source or destination that started meanwhile (or
+ * failed) ends the copy: nothing is read from or written over a medium
+ * being sanitized. */
+static bool sanitized(struct scsi_cmd *cmd, struct xcopy_job *job)
+{
+	const struct scsi_lu *lus[2] = { src_lu(job), dst_lu(job) };
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (!lus[i]->sanitize && !lus[i]->sanitize_failed)
+			continue;
+		xcopy_abort(cmd, lus[i]->sanitize ? ASC_SANITIZE_IN_PROGRESS
+						   : ASC_SANITIZE_FAILED,
+			    segment(job)->at, i ? 6 : 4);
+		return true;
+	}
+	return false;
+}
+
 /* One step; false once the command has finished. */
 static bool advance(struct scsi_cmd *cmd, struct xcopy_job *job)
 {
 	switch (job->next) {
 	case XCOPY_READ:
-		if (cmd->status != SAM_STAT_GOOD || !next_segment(job)) {
+		if (cmd->status != SAM_STAT_GOOD || !next_segment(job) ||
+		    sanitized(cmd, job)) {
 			finish(cmd, job);
 			return false;
 		}
@@ -200,6 +219,10 @@ static bool advance(struct scsi_cmd *cmd, struct xcopy_job *job)
 		job->again = job->next == XCOPY_WRITE;
 		break;
 	case XCOPY_WRITE:
+		if (sanitized(cmd, job)) {
+			finish(cmd, job);
+			return false;
+		}
 		submit_write(cmd, job);
 		break;
 	case XCOPY_WAIT:
@@ -261,7 +284,7 @@ static void plan(struct xcopy_job *job)
 }
 
 /* The status record of a copy with a list identifier; a copy still
- * running with the same one is an error (SPC-4 6.4.3). */
+ * running with the same one is an error (SPC-4). */
 static bool begin_record(struct scsi_cmd *cmd, struct xcopy_job *job)
 {
 	struct copy_record *r;
@@ -308,7 +331,7 @@ enum scsi_result spc_extended_copy(struct scsi_cmd *cmd)
 	struct xcopy_job *job;
 
 	cmd->out_cdb_len = plen;
-	/* An empty parameter list copies nothing (SPC-4 6.4.1). */
+	/* An empty parameter list copies nothing (SPC-4). */
 	if (plen == 0)
 		return SCSI_DONE;
 	if (cmd->lu->copies >= XCOPY_MAX_CONCURRENT)

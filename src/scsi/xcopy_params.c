@@ -1,4 +1,4 @@
-/* The EXTENDED COPY(LID1) parameter list (SPC-4 6.4, 6.4.5, 6.4.6):
+/* The EXTENDED COPY(LID1) parameter list (SPC-4):
  * header, CSCD descriptors and segment descriptors, checked and turned
  * into a struct xcopy_job before any data moves (xcopy.c runs it).
  *

@@ -296,6 +296,15 @@ static void test_segment_checks(void **state)
 	assert_copy_aborted(f, ASC_NO_ADDITIONAL_SENSE,
 			    HDR + CSCD + SEG, 20);
 	assert_int_equal(f->mem.submits, 0); /* not even the first one */
+	/* A destination whose sanitize failed. */
+	f->disk2->sanitize_failed = true;
+	header(1, 0);
+	cscd(f, 1);
+	cscd(f, 2);
+	segment(0, 1, 1, 0, 0);
+	xcopy(f);
+	assert_copy_aborted(f, ASC_SANITIZE_FAILED, HDR + 2 * CSCD, 6);
+	f->disk2->sanitize_failed = false;
 	/* A write-protected destination. */
 	f->disk->readonly = true;
 	header(1, 0);
