@@ -57,8 +57,20 @@
 #define OP_WRITE_12 0xaa
 #define OP_WRITE_VERIFY_12 0xae
 #define OP_VERIFY_12 0xaf
+#define OP_PRE_FETCH_10 0x34
+#define OP_READ_DEFECT_DATA_10 0x37
+#define OP_WRITE_SAME_10 0x41
+#define OP_UNMAP 0x42
+#define OP_SANITIZE 0x48
+#define OP_EXTENDED_COPY 0x83
+#define OP_RECEIVE_COPY_RESULTS 0x84
+#define OP_ORWRITE_16 0x8b
+#define OP_PRE_FETCH_16 0x90
+#define OP_WRITE_SAME_16 0x93
+#define OP_READ_DEFECT_DATA_12 0xb7
 
 #define SAI_READ_CAPACITY_16 0x10
+#define SAI_GET_LBA_STATUS 0x12
 #define MI_REPORT_SUPPORTED_OPCODES 0x0c
 
 /* What a handler did with the command: finished it (the dispatcher calls
@@ -74,6 +86,12 @@ typedef enum scsi_result (*scsi_handler)(struct scsi_cmd *cmd);
 #define OPF_NO_LU 0x01  /* answered also for a LUN that does not exist */
 #define OPF_MEDIUM 0x02 /* needs the medium: NOT READY while offline */
 #define OPF_SA 0x04     /* service action in CDB byte 1, bits 4-0 */
+/* Only on a thin provisioned LU (sbc_thin()), or only on one whose
+ * deallocated blocks read as zeros (sbc_lbprz()); elsewhere the command
+ * is unknown and absent from REPORT SUPPORTED OPERATION CODES. */
+#define OPF_THIN 0x08
+#define OPF_LBPRZ 0x10
+#define OPF_WLUN 0x20  /* answered by the REPORT LUNS well known LU */
 
 /* One supported command. usage[] is the CDB usage data of REPORT
  * SUPPORTED OPERATION CODES and, at the same time, the set of CDB bits the
@@ -89,13 +107,14 @@ struct scsi_op {
 };
 
 /* opcodes.c */
-/* The entry for a CDB on a device type (SCSI_TYPE_*), or NULL. *known
- * tells whether the opcode exists at all (so an unknown service action is
- * INVALID FIELD IN CDB, not INVALID COMMAND OPERATION CODE). */
-const struct scsi_op *scsi_op_find(uint8_t type, const uint8_t *cdb,
-				   bool *known);
-/* The opcode table entry that is valid without a logical unit. */
-const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb);
+/* The entry for a CDB on a logical unit, or NULL. *known tells whether
+ * the opcode exists at all (so an unknown service action is INVALID
+ * FIELD IN CDB, not INVALID COMMAND OPERATION CODE). */
+const struct scsi_op *scsi_op_find(const struct scsi_lu *lu,
+				   const uint8_t *cdb, bool *known);
+/* The opcode table entry that is valid without a logical unit, or for
+ * the REPORT LUNS well known LU (wlun). */
+const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb, bool wlun);
 /* CDB length implied by the opcode's group code; 0 for unsupported
  * groups (variable length, vendor specific). */
 unsigned scsi_cdb_group_len(uint8_t opcode);
@@ -134,13 +153,34 @@ void scsi_pr_nexus_gone(struct scsi_lu *lu, const struct it_nexus *nexus);
 /* A LU reset ends the SPC-2 reservation. */
 void scsi_pr_lu_reset(struct scsi_lu *lu);
 
+/* xcopy.c, copy_results.c: EXTENDED COPY(LID1) and RECEIVE COPY
+ * RESULTS, the copy manager being the LU the command is sent to. */
+enum scsi_result spc_extended_copy(struct scsi_cmd *cmd);
+enum scsi_result spc_receive_copy_results(struct scsi_cmd *cmd);
+/* Forgets the copy status records of the nexus for lun (SCSI_LUN_NONE:
+ * all of them). */
+void spc_copy_forget(struct it_nexus *nexus, uint64_t lun);
+/* The Third-party Copy VPD page (8Fh) body into buf; returns its length. */
+size_t spc_copy_vpd(const struct scsi_lu *lu, uint8_t *buf);
+
+/* vpd.c: whether the LU has the designator d (a VPD 83h designation
+ * descriptor: code set, association and type, length, designator) as
+ * one of its LU designators. */
+bool scsi_lu_designated(const struct scsi_lu *lu, const uint8_t *d);
+
 /* pr_access.c: whether the command may run under the LU's reservations
  * (SPC-4 5.13.1 and SBC-3 4.17 tables; SPC-2 7.21); if not, sets
  * RESERVATION CONFLICT and returns true. */
 bool scsi_pr_conflict(struct scsi_cmd *cmd);
+/* Whether the reservations of lu let nexus read (write = false) or
+ * write its medium, for a command that reaches lu indirectly (EXTENDED
+ * COPY's source and destination LUs). */
+bool scsi_pr_permits(const struct scsi_lu *lu, const struct it_nexus *nexus,
+		     bool write);
 
-/* caw.c */
+/* rmw.c: COMPARE AND WRITE and ORWRITE */
 enum scsi_result sbc_compare_and_write(struct scsi_cmd *cmd);
+enum scsi_result sbc_orwrite(struct scsi_cmd *cmd);
 /* MAXIMUM COMPARE AND WRITE LENGTH of the Block Limits page, blocks. */
 uint8_t sbc_caw_max_blocks(const struct scsi_lu *lu);
 
@@ -153,13 +193,80 @@ uint8_t sbc_caw_max_blocks(const struct scsi_lu *lu);
 void scsi_range_lock_init(struct scsi_range_lock *lock);
 bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t blocks,
 			bool exclusive, void (*resume)(struct scsi_cmd *));
+/* The same on the range lock of another LU of the target (EXTENDED COPY
+ * writes to a LU other than the one it was sent to). */
+bool scsi_range_acquire_on(struct scsi_cmd *cmd, struct scsi_lu *lu,
+			   uint64_t lba, uint64_t blocks, bool exclusive,
+			   void (*resume)(struct scsi_cmd *));
 void scsi_range_release(struct scsi_cmd *cmd);
+
+/* provisioning.c: logical block provisioning (SBC-3 4.7) and the limits
+ * of the deallocating commands, as the Block Limits page states them. */
+#define SBC_MAX_UNMAP_LBAS (1u << 20)      /* per UNMAP command */
+#define SBC_MAX_UNMAP_DESCRIPTORS 256u     /* per UNMAP command */
+#define SBC_MAX_WRITE_SAME_BLOCKS 0xffffu  /* per WRITE SAME command */
+/* Whether the LU is thin provisioned (LBPME): configured so, and its
+ * store can deallocate. Also the availability of UNMAP. */
+bool sbc_thin(const struct scsi_lu *lu);
+/* Whether deallocated blocks read as zeros (LBPRZ). */
+bool sbc_lbprz(const struct scsi_lu *lu);
+/* OPTIMAL UNMAP GRANULARITY, blocks: a physical block, at least what a
+ * filesystem allocates at once. */
+uint32_t sbc_unmap_granularity(const struct scsi_lu *lu);
+
+/* unmap.c, write_same.c, lba_status.c */
+enum scsi_result sbc_unmap(struct scsi_cmd *cmd);
+enum scsi_result sbc_write_same(struct scsi_cmd *cmd);
+enum scsi_result sbc_get_lba_status(struct scsi_cmd *cmd);
+
+/* fill.c: one pattern written over a byte range of a LU in bounded
+ * requests. Owned by its starter; runs on the loop given to start. */
+struct sbc_fill {
+	struct bs_io io;        /* the request at the store; io.result is
+				 * the outcome when done() runs */
+	struct scsi_lu *lu;
+	uint8_t *chunk;         /* the pattern repeated; NULL for zeros */
+	uint32_t chunk_len;
+	bool zeroes;            /* the pattern is zeros: BS_WRITE_ZEROES */
+	bool fua;
+	bool stepping, again;   /* fill_step() running / asked again */
+	uint64_t start, next, end; /* byte range; next: first not written */
+	void (*done)(struct sbc_fill *fill);
+	void *arg;              /* for the starter */
+};
+/* A fill of [offset, offset + len) with pattern (at most a block,
+ * repeated within each block); NULL without memory. */
+struct sbc_fill *sbc_fill_new(struct scsi_lu *lu, const uint8_t *pattern,
+			      size_t pattern_len, uint64_t offset,
+			      uint64_t len, bool fua);
+/* Writes the range from its start; done runs once, when it is written
+ * or a request failed. done may free the fill or start it again. */
+void sbc_fill_start(struct sbc_fill *fill, struct ev_loop *loop,
+		    void (*done)(struct sbc_fill *fill), void *arg);
+/* Inverts the pattern (SANITIZE OVERWRITE with INVERT, between passes). */
+void sbc_fill_invert(struct sbc_fill *fill);
+/* How far the fill is, in 65536ths (sense PROGRESS INDICATION). */
+uint16_t sbc_fill_progress(const struct sbc_fill *fill);
+void sbc_fill_free(struct sbc_fill *fill);
+
+/* sanitize.c */
+enum scsi_result sbc_sanitize(struct scsi_cmd *cmd);
+/* How far the LU's running sanitize is, in 65536ths. */
+uint16_t sbc_sanitize_progress(const struct scsi_lu *lu);
 
 /* sbc.c */
 enum scsi_result sbc_read_capacity10(struct scsi_cmd *cmd);
 enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd);
+enum scsi_result sbc_prefetch(struct scsi_cmd *cmd);
+enum scsi_result sbc_read_defect_data(struct scsi_cmd *cmd);
+
+/* removal.c: START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL */
 enum scsi_result sbc_start_stop(struct scsi_cmd *cmd);
 enum scsi_result sbc_prevent_allow(struct scsi_cmd *cmd);
+/* The nexus's prevention of medium removal ends (nexus loss). */
+void sbc_prevent_nexus_gone(struct scsi_lu *lu, const struct it_nexus *nexus);
+/* Every prevention ends (LU reset, target reset). */
+void sbc_prevent_clear(struct scsi_lu *lu);
 
 /* rw.c */
 enum scsi_result sbc_read(struct scsi_cmd *cmd);
@@ -173,11 +280,28 @@ enum scsi_result sbc_submit_flush(struct scsi_cmd *cmd);
 enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
 			    uint64_t offset, uint64_t len, void *buf, bool fua,
 			    void (*done)(struct bs_io *io));
+/* The same on the store of another LU of the command's target. */
+enum scsi_result sbc_submit_to(struct scsi_cmd *cmd, struct scsi_lu *lu,
+			       enum bs_op op, uint64_t offset, uint64_t len,
+			       void *buf, bool fua,
+			       void (*done)(struct bs_io *io));
+/* For requests that are not a command's (io->done, arg and loop set by
+ * the caller): fills in the request, counts it and submits it. Its done
+ * must call sbc_account_done() first. */
+void sbc_submit_io(struct scsi_lu *lu, struct bs_io *io, enum bs_op op,
+		   uint64_t offset, uint64_t len, void *buf, bool fua);
+void sbc_account_done(const struct bs_io *io);
+/* The LU whose store a submitted request went to. */
+struct scsi_lu *sbc_io_lu(const struct bs_io *io);
 /* Medium error sense for a failed store request. */
 void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io);
 /* Compares len bytes of in_buf (read from the medium) with the data-out;
  * on a difference sets MISCOMPARE with its offset and returns true. */
 bool sbc_miscompare(struct scsi_cmd *cmd, uint64_t len);
+/* Checks a WRITE-like CDB (READ/WRITE group layout) and its data-out:
+ * returns the bytes to write at *lba, or 0 with nothing to do (status
+ * set if an error). */
+uint64_t sbc_checked_write(struct scsi_cmd *cmd, uint64_t *lba);
 /* Refuses a write to a write-protected LU with DATA PROTECT. */
 bool sbc_write_allowed(struct scsi_cmd *cmd);
 /* Whether the LU has a store; NOT READY / MEDIUM NOT PRESENT if not. */

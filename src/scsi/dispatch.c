@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/byteorder.h"
 #include "common/log.h"
 #include "scsi/core.h"
 #include "scsi/scsi.h"
@@ -168,9 +169,12 @@ static enum scsi_result unsupported(struct scsi_cmd *cmd, bool known)
 	return scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 }
 
+/* A LUN with no LU behind it, or the REPORT LUNS well known LU, which
+ * is no struct scsi_lu: its few commands need none. */
 static enum scsi_result run_without_lu(struct scsi_cmd *cmd)
 {
-	const struct scsi_op *op = scsi_op_find_no_lu(cmd->cdb);
+	const struct scsi_op *op =
+		scsi_op_find_no_lu(cmd->cdb, cmd->lun == SCSI_LUN_REPORT_LUNS);
 
 	if (!op)
 		return scsi_fail(cmd, SK_ILLEGAL_REQUEST,
@@ -180,6 +184,31 @@ static enum scsi_result run_without_lu(struct scsi_cmd *cmd)
 	return op->fn(cmd);
 }
 
+/* SBC-3 (sanitize operations): while a sanitize runs, the LU answers only INQUIRY,
+ * REPORT LUNS and REQUEST SENSE (the last with the same condition). */
+static bool sanitizing(struct scsi_cmd *cmd)
+{
+	uint8_t sks[3] = { 0x80 }; /* SKSV, PROGRESS INDICATION */
+
+	if (!cmd->lu->sanitize || ua_exempt(cmd->cdb[0]))
+		return false;
+	put_be16(sks + 1, sbc_sanitize_progress(cmd->lu));
+	scsi_set_sense_sks(cmd, SK_NOT_READY, ASC_SANITIZE_IN_PROGRESS, sks,
+			   0);
+	return true;
+}
+
+/* A failed sanitize leaves the medium unusable until a sanitize
+ * succeeds or its failure mode is left (SBC-3). */
+static bool sanitize_failed(struct scsi_cmd *cmd, const struct scsi_op *op)
+{
+	if (!cmd->lu->sanitize_failed || !(op->flags & OPF_MEDIUM) ||
+	    cmd->cdb[0] == OP_SANITIZE)
+		return false;
+	scsi_set_sense(cmd, SK_MEDIUM_ERROR, ASC_SANITIZE_FAILED);
+	return true;
+}
+
 static enum scsi_result run(struct scsi_cmd *cmd)
 {
 	const struct scsi_op *op;
@@ -187,9 +216,9 @@ static enum scsi_result run(struct scsi_cmd *cmd)
 
 	if (!cmd->lu)
 		return run_without_lu(cmd);
-	if (report_ua(cmd))
+	if (report_ua(cmd) || sanitizing(cmd))
 		return SCSI_DONE;
-	op = scsi_op_find(cmd->lu->type, cmd->cdb, &known);
+	op = scsi_op_find(cmd->lu, cmd->cdb, &known);
 	if (!op)
 		return unsupported(cmd, known);
 	if (!cdb_valid(cmd, op))
@@ -198,6 +227,8 @@ static enum scsi_result run(struct scsi_cmd *cmd)
 		return SCSI_DONE;
 	if ((op->flags & OPF_MEDIUM) && !cmd->lu->online)
 		return scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	if (sanitize_failed(cmd, op))
+		return SCSI_DONE;
 	return op->fn(cmd);
 }
 
@@ -212,6 +243,7 @@ void scsi_cmd_execute(struct scsi_cmd *cmd)
 	cmd->out_cdb_len = 0;
 	cmd->bs_stage = 0;
 	cmd->range.held = false;
+	cmd->priv = NULL;
 	cmd->lu = scsi_find_lu(target, cmd->lun);
 	if (run(cmd) == SCSI_DONE)
 		scsi_cmd_finish(cmd);

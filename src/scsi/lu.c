@@ -41,6 +41,7 @@ struct scsi_lu *scsi_lu_new(struct target *target, int tid, uint64_t lun,
 	}
 	scsi_range_lock_init(&lu->ranges);
 	list_init(&lu->node);
+	list_init(&lu->preventers);
 	lu->target = target;
 	lu->lun = lun;
 	lu->type = type;
@@ -72,6 +73,7 @@ void scsi_lu_free(struct scsi_lu *lu)
 	if (lu->bs.ops && lu->bs.ops->close)
 		lu->bs.ops->close(&lu->bs);
 	lu->bs.ops = NULL;
+	sbc_prevent_clear(lu);
 	scsi_pr_free(lu->pr);
 	free(lu->path);
 	free(lu);

@@ -15,6 +15,8 @@
 #define AM_EXTENDED 0xc0
 
 #define EXT_FLAT_24 0xd2 /* length 01b, extended flat space */
+/* C1h (well known LU, length 00b) is decoded for the REPORT LUNS W-LUN
+ * only. */
 #define EXT_FLAT_40 0xe2 /* length 10b, long extended flat space */
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -36,6 +38,8 @@ static uint64_t be_bytes(const uint8_t *p, size_t n)
 
 static uint64_t decode_extended(const uint8_t lun[8])
 {
+	if (be_bytes(lun, 8) == SCSI_LUN_REPORT_LUNS)
+		return SCSI_LUN_REPORT_LUNS;
 	if (lun[0] == EXT_FLAT_24 && all_zero(lun + 4, 4))
 		return be_bytes(lun + 1, 3);
 	if (lun[0] == EXT_FLAT_40 && all_zero(lun + 6, 2))
@@ -72,7 +76,9 @@ static void put_bytes(uint8_t *p, uint64_t v, size_t n)
 void scsi_lun_to_wire(uint64_t lun, uint8_t out[8])
 {
 	memset(out, 0, 8);
-	if (lun < 256) {
+	if (lun == SCSI_LUN_REPORT_LUNS) {
+		put_bytes(out, lun, 8);
+	} else if (lun < 256) {
 		out[1] = (uint8_t)lun;
 	} else if (lun < 16384) {
 		out[0] = AM_FLAT | (uint8_t)(lun >> 8);

@@ -84,6 +84,7 @@ void scsi_lu_reset(struct target *target, uint64_t lun)
 	if (!lu)
 		return;
 	scsi_pr_lu_reset(lu);
+	sbc_prevent_clear(lu);
 	scsi_ua_queue_all(target, NULL, lun, ASC_BUS_DEVICE_RESET);
 }
 
@@ -104,10 +105,12 @@ void scsi_ua_drop_lun(struct target *target, uint64_t lun)
 
 	if (!target)
 		return;
-	list_for_each_entry(nexus, &target->nexuses, node)
+	list_for_each_entry(nexus, &target->nexuses, node) {
 		list_for_each_entry_safe(ua, tmp, &nexus->ua_list, node)
 			if (ua->lun == lun)
 				ua_free(ua);
+		spc_copy_forget(nexus, lun);
+	}
 }
 
 bool scsi_ua_take(struct it_nexus *nexus, uint64_t lun, uint16_t *asc)
@@ -150,6 +153,7 @@ void it_nexus_init(struct it_nexus *nexus, struct target *target,
 
 	list_init(&nexus->node);
 	list_init(&nexus->ua_list);
+	list_init(&nexus->copies);
 	nexus->target = target;
 	nexus->id = id;
 	if (!target)
@@ -174,10 +178,13 @@ void it_nexus_fini(struct it_nexus *nexus)
 	struct scsi_lu *lu;
 
 	if (nexus->target)
-		list_for_each_entry(lu, &nexus->target->lus, node)
+		list_for_each_entry(lu, &nexus->target->lus, node) {
 			scsi_pr_nexus_gone(lu, nexus);
+			sbc_prevent_nexus_gone(lu, nexus);
+		}
 	list_for_each_entry_safe(ua, tmp, &nexus->ua_list, node)
 		ua_free(ua);
+	spc_copy_forget(nexus, SCSI_LUN_NONE);
 	if (list_linked(&nexus->node))
 		list_del(&nexus->node);
 	nexus->target = NULL;

@@ -17,10 +17,12 @@
  * and harmless); RDPROTECT/WRPROTECT are refused, as protection
  * information is not supported. */
 #define RW_FLAGS 0x1a
-/* Byte 1 of VERIFY and WRITE AND VERIFY: DPO and BYTCHK 00b/01b (the
- * single-block compare 11b is not supported); VRPROTECT/WRPROTECT are
- * refused. */
-#define VRFY_FLAGS 0x12
+/* Byte 1 of WRITE AND VERIFY: DPO and BYTCHK (one bit in SBC-3);
+ * WRPROTECT is refused. */
+#define WRV_FLAGS 0x12
+/* Byte 1 of VERIFY: DPO and the two-bit BYTCHK (11b compares one block
+ * with every block of the range); VRPROTECT is refused. */
+#define VRFY_FLAGS 0x16
 
 /* PERSISTENT RESERVE IN/OUT, one entry per service action (pr_in.c,
  * pr_out.c): ALLOCATION LENGTH; SCOPE, TYPE and PARAMETER LIST LENGTH. */
@@ -33,11 +35,11 @@
 
 /* Commands of every device type (SPC-4). */
 static const struct scsi_op spc_ops[] = {
-	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM, spc_test_unit_ready,
+	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM | OPF_WLUN, spc_test_unit_ready,
 	  { OP_TEST_UNIT_READY, 0, 0, 0, 0, 0 } },
-	{ OP_REQUEST_SENSE, 0, 6, OPF_NO_LU, spc_request_sense,
+	{ OP_REQUEST_SENSE, 0, 6, OPF_NO_LU | OPF_WLUN, spc_request_sense,
 	  { OP_REQUEST_SENSE, 0x01, 0, 0, 0xff, 0 } },
-	{ OP_INQUIRY, 0, 6, OPF_NO_LU, spc_inquiry,
+	{ OP_INQUIRY, 0, 6, OPF_NO_LU | OPF_WLUN, spc_inquiry,
 	  { OP_INQUIRY, 0x01, 0xff, 0xff, 0xff, 0 } },
 	{ OP_MODE_SELECT_6, 0, 6, 0, spc_mode_select,
 	  { OP_MODE_SELECT_6, 0x11, 0, 0, 0xff, 0 } },
@@ -47,7 +49,7 @@ static const struct scsi_op spc_ops[] = {
 	  { OP_MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
 	{ OP_MODE_SENSE_10, 0, 10, 0, spc_mode_sense,
 	  { OP_MODE_SENSE_10, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0 } },
-	{ OP_REPORT_LUNS, 0, 12, OPF_NO_LU, spc_report_luns,
+	{ OP_REPORT_LUNS, 0, 12, OPF_NO_LU | OPF_WLUN, spc_report_luns,
 	  { OP_REPORT_LUNS, 0, 0xff, 0, 0, 0, LBA4, 0, 0 } },
 	{ OP_MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, 12, OPF_SA,
 	  spc_report_opcodes,
@@ -81,7 +83,7 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_WRITE_10, 0, 10, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_WRITE_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_write,
-	  { OP_WRITE_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	  { OP_WRITE_VERIFY_10, WRV_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_SYNC_CACHE_10, 0, 10, OPF_MEDIUM, sbc_sync_cache,
@@ -94,7 +96,7 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_WRITE_16, 0, 16, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_WRITE_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_write,
-	  { OP_WRITE_VERIFY_16, VRFY_FLAGS, LBA8, LBA4, 0x3f, 0 } },
+	  { OP_WRITE_VERIFY_16, WRV_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_VERIFY_16, 0, 16, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_16, VRFY_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	{ OP_SYNC_CACHE_16, 0, 16, OPF_MEDIUM, sbc_sync_cache,
@@ -107,9 +109,54 @@ static const struct scsi_op sbc_ops[] = {
 	{ OP_WRITE_12, 0, 12, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_12, RW_FLAGS, LBA4, LBA4, 0x1f, 0 } },
 	{ OP_WRITE_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_write,
-	  { OP_WRITE_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	  { OP_WRITE_VERIFY_12, WRV_FLAGS, LBA4, LBA4, 0x1f, 0 } },
 	{ OP_VERIFY_12, 0, 12, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_12, VRFY_FLAGS, LBA4, LBA4, 0x1f, 0 } },
+	/* PRE-FETCH: IMMED accepted (status is immediate anyway). */
+	{ OP_PRE_FETCH_10, 0, 10, OPF_MEDIUM, sbc_prefetch,
+	  { OP_PRE_FETCH_10, 0x02, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_PRE_FETCH_16, 0, 16, OPF_MEDIUM, sbc_prefetch,
+	  { OP_PRE_FETCH_16, 0x02, LBA8, LBA4, 0x1f, 0 } },
+	/* READ DEFECT DATA: REQ_PLIST, REQ_GLIST, DEFECT LIST FORMAT;
+	 * (12) has an ADDRESS DESCRIPTOR INDEX, meaningless for an empty
+	 * list but accepted. */
+	{ OP_READ_DEFECT_DATA_10, 0, 10, OPF_MEDIUM, sbc_read_defect_data,
+	  { OP_READ_DEFECT_DATA_10, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_READ_DEFECT_DATA_12, 0, 12, OPF_MEDIUM, sbc_read_defect_data,
+	  { OP_READ_DEFECT_DATA_12, 0x1f, LBA4, LBA4, 0, 0 } },
+	/* ORWRITE(16): as WRITE(16); ORPROTECT is refused. */
+	{ OP_ORWRITE_16, 0, 16, OPF_MEDIUM, sbc_orwrite,
+	  { OP_ORWRITE_16, RW_FLAGS, LBA8, LBA4, 0x1f, 0 } },
+	/* EXTENDED COPY(LID1) and RECEIVE COPY RESULTS COPY STATUS and
+	 * OPERATING PARAMETERS (xcopy.c, copy_results.c). */
+	{ OP_EXTENDED_COPY, 0x00, 16, OPF_MEDIUM | OPF_SA, spc_extended_copy,
+	  { OP_EXTENDED_COPY, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, LBA4, 0, 0 } },
+	{ OP_RECEIVE_COPY_RESULTS, 0x00, 16, OPF_SA, spc_receive_copy_results,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, LBA4,
+	    0, 0 } },
+	{ OP_RECEIVE_COPY_RESULTS, 0x03, 16, OPF_SA, spc_receive_copy_results,
+	  { OP_RECEIVE_COPY_RESULTS, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, LBA4, 0,
+	    0 } },
+	/* SANITIZE (sanitize.c): IMMED, AUSE; BLOCK ERASE only where
+	 * deallocated blocks read as zeros. */
+	{ OP_SANITIZE, 0x01, 10, OPF_MEDIUM | OPF_SA, sbc_sanitize,
+	  { OP_SANITIZE, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_SANITIZE, 0x02, 10, OPF_MEDIUM | OPF_SA | OPF_LBPRZ, sbc_sanitize,
+	  { OP_SANITIZE, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_SANITIZE, 0x1f, 10, OPF_MEDIUM | OPF_SA, sbc_sanitize,
+	  { OP_SANITIZE, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	/* Thin provisioning (provisioning.c). ANCHOR is refused everywhere
+	 * (ANC_SUP = 0); WRITE SAME takes the UNMAP bit, (16) also NDOB.
+	 * UNMAP exists only on a thin LU. */
+	{ OP_UNMAP, 0, 10, OPF_MEDIUM | OPF_THIN, sbc_unmap,
+	  { OP_UNMAP, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_WRITE_SAME_10, 0, 10, OPF_MEDIUM, sbc_write_same,
+	  { OP_WRITE_SAME_10, 0x08, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	{ OP_WRITE_SAME_16, 0, 16, OPF_MEDIUM, sbc_write_same,
+	  { OP_WRITE_SAME_16, 0x09, LBA8, LBA4, 0x1f, 0 } },
+	{ OP_SERVICE_ACTION_IN_16, SAI_GET_LBA_STATUS, 16,
+	  OPF_MEDIUM | OPF_SA, sbc_get_lba_status,
+	  { OP_SERVICE_ACTION_IN_16, 0x1f, LBA8, LBA4, 0, 0 } },
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -136,34 +183,48 @@ static bool op_matches(const struct scsi_op *op, uint8_t opcode, uint8_t sa)
 	return op->opcode == opcode && (!(op->flags & OPF_SA) || op->sa == sa);
 }
 
-static const struct scsi_op *find(uint8_t type, uint8_t opcode, uint8_t sa,
-				  bool *known)
+/* Whether the LU offers the command: some depend on its configuration
+ * and store (UNMAP only on a thin LU whose store can deallocate). */
+static bool op_available(const struct scsi_op *op, const struct scsi_lu *lu)
+{
+	if ((op->flags & OPF_THIN) && !sbc_thin(lu))
+		return false;
+	return !(op->flags & OPF_LBPRZ) || sbc_lbprz(lu);
+}
+
+static const struct scsi_op *find(const struct scsi_lu *lu, uint8_t opcode,
+				  uint8_t sa, bool *known)
 {
 	struct op_table t[2];
-	size_t nt = tables_for(type, t);
+	size_t nt = tables_for(lu->type, t);
 
 	*known = false;
 	for (size_t i = 0; i < nt; i++) {
 		for (size_t j = 0; j < t[i].n; j++) {
-			if (t[i].ops[j].opcode == opcode)
-				*known = true;
-			if (op_matches(&t[i].ops[j], opcode, sa))
-				return &t[i].ops[j];
+			const struct scsi_op *op = &t[i].ops[j];
+
+			if (op->opcode != opcode || !op_available(op, lu))
+				continue;
+			*known = true;
+			if (op_matches(op, opcode, sa))
+				return op;
 		}
 	}
 	return NULL;
 }
 
-const struct scsi_op *scsi_op_find(uint8_t type, const uint8_t *cdb,
-				   bool *known)
+const struct scsi_op *scsi_op_find(const struct scsi_lu *lu,
+				   const uint8_t *cdb, bool *known)
 {
-	return find(type, cdb[0], cdb[1] & 0x1f, known);
+	return find(lu, cdb[0], cdb[1] & 0x1f, known);
 }
 
-const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb)
+const struct scsi_op *scsi_op_find_no_lu(const uint8_t *cdb, bool wlun)
 {
+	uint8_t flag = wlun ? OPF_WLUN : OPF_NO_LU;
+
 	for (size_t i = 0; i < N(spc_ops); i++)
-		if ((spc_ops[i].flags & OPF_NO_LU) &&
+		if ((spc_ops[i].flags & flag) &&
 		    op_matches(&spc_ops[i], cdb[0], cdb[1] & 0x1f))
 			return &spc_ops[i];
 	return NULL;
@@ -213,7 +274,9 @@ static enum scsi_result report_all(struct scsi_cmd *cmd, bool rctd,
 
 	for (size_t i = 0; i < nt; i++)
 		for (size_t j = 0; j < t[i].n; j++)
-			len += put_descriptor(buf + len, &t[i].ops[j], rctd);
+			if (op_available(&t[i].ops[j], cmd->lu))
+				len += put_descriptor(buf + len, &t[i].ops[j],
+						      rctd);
 	put_be32(buf, (uint32_t)(len - 4));
 	return scsi_reply(cmd, buf, len, alloc);
 }
@@ -251,14 +314,14 @@ static enum scsi_result report_one(struct scsi_cmd *cmd, unsigned options,
 	const struct scsi_op *op;
 	bool known, has_sa;
 
-	op = find(cmd->lu->type, opcode, 0, &known);
+	op = find(cmd->lu, opcode, 0, &known);
 	/* Whether the opcode uses service actions at all. */
 	has_sa = known && (!op || (op->flags & OPF_SA));
 	if ((options == 1 && has_sa) || (options == 2 && known && !has_sa))
 		return scsi_bad_cdb(cmd, 2, 2);
 	if (has_sa)
-		op = sa > 0x1f ? NULL : find(cmd->lu->type, opcode,
-					     (uint8_t)sa, &known);
+		op = sa > 0x1f ? NULL : find(cmd->lu, opcode, (uint8_t)sa,
+					     &known);
 	return scsi_reply(cmd, buf, put_one(buf, op, rctd), alloc);
 }
 

@@ -23,11 +23,8 @@
 #include "scsi/scsi.h"
 
 #define OP_LOG_SENSE 0x4d
-#define OP_PRE_FETCH_10 0x34
-#define OP_PRE_FETCH_16 0x90
 #define OP_SERVICE_ACTION_IN_12 0xab
 
-#define SAI_GET_LBA_STATUS 0x12
 #define SAI12_READ_MEDIA_SERIAL 0x01
 #define MI_REPORT_IDENTIFYING_INFO 0x05
 #define MI_REPORT_TARGET_PORT_GROUPS 0x0a
@@ -91,7 +88,21 @@ static enum pr_access access_of(const uint8_t *cdb)
 	case OP_VERIFY_16:
 	case OP_PRE_FETCH_10:
 	case OP_PRE_FETCH_16:
+	case OP_READ_DEFECT_DATA_10:
+	case OP_READ_DEFECT_DATA_12:
 		return ACCESS_READ;
+	/* Writes of the medium (SBC-3 table 13), and the commands that
+	 * write it as a whole or through the copy manager: for holders
+	 * only. EXTENDED COPY also needs the reservations of its source
+	 * and destination LUs to allow it (xcopy.c). */
+	case OP_WRITE_SAME_10:
+	case OP_WRITE_SAME_16:
+	case OP_UNMAP:
+	case OP_ORWRITE_16:
+	case OP_SANITIZE:
+	case OP_EXTENDED_COPY:
+	case OP_RECEIVE_COPY_RESULTS:
+		return ACCESS_OTHER;
 	case OP_PREVENT_ALLOW:
 		return (cdb[4] & 0x03) ? ACCESS_OTHER : ACCESS_ANY;
 	case OP_START_STOP_UNIT:
@@ -145,6 +156,18 @@ static bool spc2_allows(const struct scsi_pr *pr, const struct it_nexus *n,
 	default:
 		return false;
 	}
+}
+
+bool scsi_pr_permits(const struct scsi_lu *lu, const struct it_nexus *nexus,
+		     bool write)
+{
+	const struct scsi_pr *pr = lu->pr;
+
+	if (!nexus || !pr)
+		return true;
+	if (pr->spc2_holder && pr->spc2_holder != nexus)
+		return false;
+	return pr_allows(&pr->st, nexus, write ? ACCESS_OTHER : ACCESS_READ);
 }
 
 bool scsi_pr_conflict(struct scsi_cmd *cmd)

@@ -60,12 +60,14 @@ static void hold(struct scsi_range_lock *lock, struct scsi_range *r)
 		lock->exclusive++;
 }
 
-bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t blocks,
-			bool exclusive, void (*resume)(struct scsi_cmd *))
+bool scsi_range_acquire_on(struct scsi_cmd *cmd, struct scsi_lu *lu,
+			   uint64_t lba, uint64_t blocks, bool exclusive,
+			   void (*resume)(struct scsi_cmd *))
 {
-	struct scsi_range_lock *lock = &cmd->lu->ranges;
+	struct scsi_range_lock *lock = &lu->ranges;
 	struct scsi_range *r = &cmd->range;
 
+	r->lu = lu;
 	r->lba = lba;
 	r->end = lba + blocks;
 	r->exclusive = exclusive;
@@ -77,8 +79,15 @@ bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t blocks,
 	}
 	list_add_tail(&r->node, &lock->waiting);
 	/* A parked command keeps the LU busy (no deletion under it). */
-	cmd->lu->inflight++;
+	lu->inflight++;
 	return false;
+}
+
+bool scsi_range_acquire(struct scsi_cmd *cmd, uint64_t lba, uint64_t blocks,
+			bool exclusive, void (*resume)(struct scsi_cmd *))
+{
+	return scsi_range_acquire_on(cmd, cmd->lu, lba, blocks, exclusive,
+				     resume);
 }
 
 /* Resumes the first parked command that may run now, if any. */
@@ -108,11 +117,11 @@ void scsi_range_release(struct scsi_cmd *cmd)
 
 	if (!r->held)
 		return;
-	lock = &cmd->lu->ranges;
+	lock = &r->lu->ranges;
 	list_del(&r->node);
 	r->held = false;
 	if (r->exclusive)
 		lock->exclusive--;
-	while (!list_empty(&lock->waiting) && wake_one(cmd->lu))
+	while (!list_empty(&lock->waiting) && wake_one(r->lu))
 		;
 }

@@ -28,6 +28,8 @@ enum rw_stage {
 	STAGE_LAST = 0,        /* the only or last request: finish */
 	STAGE_THEN_COMPARE,    /* a write to read back and compare */
 	STAGE_COMPARE,         /* a read to compare with the data-out */
+	STAGE_COMPARE_BLOCK,   /* a read to compare, block by block, with
+				* the data-out's one block (BYTCHK 11b) */
 };
 
 /* The fields common to the READ/WRITE/VERIFY/SYNCHRONIZE CACHE CDBs. */
@@ -164,7 +166,21 @@ void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 }
 
 /* SBC-3 5.34 and 5.2: the INFORMATION field holds the offset of the
- * first byte that differs. */
+ * first byte that differs. in_buf is compared with the first `period`
+ * bytes of the data-out repeated. */
+static bool miscompare_repeated(struct scsi_cmd *cmd, uint64_t len,
+				uint64_t period)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		if (cmd->in_buf[i] != cmd->out_buf[i % period]) {
+			scsi_set_sense_info(cmd, SK_MISCOMPARE,
+					    ASC_MISCOMPARE_VERIFY, i);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool sbc_miscompare(struct scsi_cmd *cmd, uint64_t len)
 {
 	for (uint64_t i = 0; i < len; i++) {
@@ -191,6 +207,9 @@ static void io_done(struct bs_io *io)
 		return;
 	else if (cmd->bs_stage == STAGE_COMPARE)
 		sbc_miscompare(cmd, io->length);
+	else if (cmd->bs_stage == STAGE_COMPARE_BLOCK)
+		miscompare_repeated(cmd, io->length,
+				    scsi_block_size(cmd->lu));
 	scsi_cmd_finish(cmd);
 }
 
@@ -200,33 +219,56 @@ static void io_complete(struct bs_io *io)
 {
 	struct scsi_cmd *cmd = io->arg;
 
-	account_done(cmd->lu, io);
+	account_done(sbc_io_lu(io), io);
 	cmd->bs_next(io);
 }
 
 /* Hands the command to the store. The store may complete before
  * bs_submit returns (the null store does), and completion may free the
  * command: nothing touches cmd after the call. */
-enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
-			    uint64_t offset, uint64_t len, void *buf, bool fua,
-			    void (*done)(struct bs_io *io))
+struct scsi_lu *sbc_io_lu(const struct bs_io *io)
 {
-	struct scsi_lu *lu = cmd->lu;
-	struct bs_io *io = &cmd->io;
+	return container_of(io->bs, struct scsi_lu, bs);
+}
 
+void sbc_submit_io(struct scsi_lu *lu, struct bs_io *io, enum bs_op op,
+		   uint64_t offset, uint64_t len, void *buf, bool fua)
+{
 	io->op = op;
 	io->offset = offset;
 	io->length = len;
 	io->buf = buf;
 	io->fua = fua;
 	io->result = 0;
+	account_submit(lu, op, len);
+	bs_submit(&lu->bs, io);
+}
+
+void sbc_account_done(const struct bs_io *io)
+{
+	account_done(sbc_io_lu(io), io);
+}
+
+enum scsi_result sbc_submit_to(struct scsi_cmd *cmd, struct scsi_lu *lu,
+			       enum bs_op op, uint64_t offset, uint64_t len,
+			       void *buf, bool fua,
+			       void (*done)(struct bs_io *io))
+{
+	struct bs_io *io = &cmd->io;
+
 	io->done = io_complete;
 	io->arg = cmd;
 	io->loop = cmd->loop;
 	cmd->bs_next = done;
-	account_submit(lu, op, len);
-	bs_submit(&lu->bs, io);
+	sbc_submit_io(lu, io, op, offset, len, buf, fua);
 	return SCSI_ASYNC;
+}
+
+enum scsi_result sbc_submit(struct scsi_cmd *cmd, enum bs_op op,
+			    uint64_t offset, uint64_t len, void *buf, bool fua,
+			    void (*done)(struct bs_io *io))
+{
+	return sbc_submit_to(cmd, cmd->lu, op, offset, len, buf, fua, done);
 }
 
 static enum scsi_result submit(struct scsi_cmd *cmd, enum bs_op op,
@@ -318,6 +360,15 @@ static uint64_t prepare_data_out(struct scsi_cmd *cmd, struct rw_args *a,
 	return data_out_len(cmd, want);
 }
 
+uint64_t sbc_checked_write(struct scsi_cmd *cmd, uint64_t *lba)
+{
+	struct rw_args a;
+	uint64_t len = prepare_data_out(cmd, &a, true);
+
+	*lba = a.lba;
+	return len;
+}
+
 /* Submits a checked write (prepare_data_out() returned len). */
 static enum scsi_result submit_write(struct scsi_cmd *cmd,
 				     const struct rw_args *a, uint64_t len)
@@ -360,20 +411,51 @@ enum scsi_result sbc_write(struct scsi_cmd *cmd)
 	return submit_write(cmd, &a, len);
 }
 
+/* VERIFY with BYTCHK = 11b: the data-out is one block, compared with
+ * every block of the range. */
+static enum scsi_result verify_one_block(struct scsi_cmd *cmd)
+{
+	struct scsi_lu *lu = cmd->lu;
+	uint32_t bs = scsi_block_size(lu);
+	struct rw_args a;
+
+	decode(cmd->cdb, &a);
+	cmd->out_cdb_len = a.blocks ? bs : 0;
+	if (!xfer_ok(cmd, &a))
+		return SCSI_DONE;
+	if (!in_range(lu, &a))
+		return scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* Nothing to verify, or nothing to verify against (as for a
+	 * write, only whole blocks that arrived count). */
+	if (!a.blocks || data_out_len(cmd, bs) < bs || !sbc_store_ready(cmd))
+		return SCSI_DONE;
+	if (!scsi_alloc_in(cmd, a.blocks << lu->blk_shift, false))
+		return SCSI_DONE;
+	cmd->bs_stage = STAGE_COMPARE_BLOCK;
+	return submit(cmd, BS_READ, a.lba << lu->blk_shift,
+		      a.blocks << lu->blk_shift, cmd->in_buf, false);
+}
+
 /* VERIFY. BYTCHK = 00b asks for a medium verification; a file has no
  * unreadable sectors to find, so what remains is the range check.
- * BYTCHK = 01b compares the data-out with the medium. */
+ * BYTCHK = 01b compares the data-out with the medium, 11b one block of
+ * data-out with each block of the range; 10b is reserved. */
 enum scsi_result sbc_verify(struct scsi_cmd *cmd)
 {
 	struct rw_args a;
 	uint64_t len;
 
-	if (!BYTCHK(cmd->cdb)) {
+	switch (BYTCHK(cmd->cdb)) {
+	case 0:
 		decode(cmd->cdb, &a);
 		if (!in_range(cmd->lu, &a))
 			return scsi_fail(cmd, SK_ILLEGAL_REQUEST,
 					 ASC_LBA_OUT_OF_RANGE);
 		return SCSI_DONE;
+	case 2:
+		return scsi_bad_cdb(cmd, 1, 2);
+	case 3:
+		return verify_one_block(cmd);
 	}
 	len = prepare_data_out(cmd, &a, false);
 	if (!len)

@@ -1,6 +1,6 @@
 /* Block device commands that describe or control the medium rather than
- * move data (SBC-3): READ CAPACITY(10/16), START STOP UNIT and PREVENT
- * ALLOW MEDIUM REMOVAL. */
+ * move data (SBC-3): READ CAPACITY(10/16), PRE-FETCH(10/16) and READ
+ * DEFECT DATA(10/12). */
 #include <string.h>
 
 #include "common/byteorder.h"
@@ -43,39 +43,52 @@ enum scsi_result sbc_read_capacity16(struct scsi_cmd *cmd)
 	/* Byte 12: no protection information (P_TYPE, PROT_EN = 0). */
 	buf[13] = lu->lbppbe & 0x0f;
 	put_be16(buf + 14, lu->lowest_aligned_lba & 0x3fff);
-	if (lu->thin_provisioning)
+	if (sbc_thin(lu))
 		buf[14] |= 0x80; /* LBPME */
+	if (sbc_lbprz(lu))
+		buf[14] |= 0x40; /* LBPRZ */
 	return scsi_reply(cmd, buf, sizeof(buf), get_be32(cmd->cdb + 10));
 }
 
-#define SSU_START 0x01
-#define SSU_LOEJ 0x02
-#define SSU_NO_FLUSH 0x04
-
-/* There is no spindle: START and STOP change nothing, except that a stop
- * writes the cache out first (SBC-3 5.25: unless NO_FLUSH) and an eject
- * is refused while an initiator prevents medium removal. A power
- * condition other than 0h is accepted and ignored. */
-enum scsi_result sbc_start_stop(struct scsi_cmd *cmd)
+/* PRE-FETCH(10/16) (SBC-3): there is no cache of our own to
+ * load (the host's page cache is the kernel's), so the blocks that fit
+ * in it are none: after the range check the answer is GOOD, which SBC-3
+ * gives for a cache without room for the range (CONDITION MET would
+ * claim the blocks are cached). */
+enum scsi_result sbc_prefetch(struct scsi_cmd *cmd)
 {
-	const struct scsi_lu *lu = cmd->lu;
-	uint8_t b4 = cmd->cdb[4];
-	bool start = b4 & SSU_START, loej = b4 & SSU_LOEJ;
+	bool ten = cmd->cdb[0] == OP_PRE_FETCH_10;
+	uint64_t lba = ten ? get_be32(cmd->cdb + 2) : get_be64(cmd->cdb + 2);
+	uint64_t blocks = ten ? get_be16(cmd->cdb + 7)
+			      : get_be32(cmd->cdb + 10);
+	uint64_t nr = scsi_nr_blocks(cmd->lu);
 
-	if (b4 >> 4)
-		return SCSI_DONE;
-	if (loej && !start && lu->prevent_removal)
-		return scsi_fail(cmd, SK_ILLEGAL_REQUEST,
-				 ASC_MEDIUM_REMOVAL_PREVENTED);
-	if (!start && !(b4 & SSU_NO_FLUSH) && lu->online)
-		return sbc_submit_flush(cmd);
+	if (lba > nr || blocks > nr - lba)
+		return scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	return SCSI_DONE;
 }
 
-/* Recorded for `tgtadm --op show` ("Prevent removal") and honoured by
- * START STOP UNIT. Values 10b and 11b are obsolete; bit 0 decides. */
-enum scsi_result sbc_prevent_allow(struct scsi_cmd *cmd)
+#define DEFECT_PLIST 0x10
+#define DEFECT_GLIST 0x08
+#define DEFECT_FORMAT 0x07
+#define DEFECT_FORMAT_RESERVED 0x07
+
+/* READ DEFECT DATA(10/12) (SBC-3): a file has no defective
+ * sectors of its own, so both lists are empty. The lists asked for are
+ * marked valid (PLISTV, GLISTV) and the requested format is echoed: an
+ * empty list is empty in every format. */
+enum scsi_result sbc_read_defect_data(struct scsi_cmd *cmd)
 {
-	cmd->lu->prevent_removal = cmd->cdb[4] & 0x01;
-	return SCSI_DONE;
+	bool ten = cmd->cdb[0] == OP_READ_DEFECT_DATA_10;
+	uint8_t flags = ten ? cmd->cdb[2] : cmd->cdb[1];
+	uint32_t alloc = ten ? get_be16(cmd->cdb + 7) : get_be32(cmd->cdb + 6);
+	uint8_t buf[8];
+
+	if ((flags & DEFECT_FORMAT) == DEFECT_FORMAT_RESERVED)
+		return scsi_bad_cdb(cmd, ten ? 2 : 1, 2);
+	memset(buf, 0, sizeof(buf));
+	/* Byte 1 of both headers: PLISTV, GLISTV, DEFECT LIST FORMAT;
+	 * the DEFECT LIST LENGTH (2 or 4 bytes) is zero. */
+	buf[1] = flags & (DEFECT_PLIST | DEFECT_GLIST | DEFECT_FORMAT);
+	return scsi_reply(cmd, buf, ten ? 4 : 8, alloc);
 }

@@ -42,12 +42,14 @@ struct ev_loop;
 #define SK_ILLEGAL_REQUEST 0x5
 #define SK_UNIT_ATTENTION 0x6
 #define SK_DATA_PROTECT 0x7
+#define SK_COPY_ABORTED 0xa
 #define SK_ABORTED_COMMAND 0xb
 #define SK_MISCOMPARE 0xe
 
 /* Additional sense code and qualifier, packed as (ASC << 8 | ASCQ). */
 #define ASC_NO_ADDITIONAL_SENSE 0x0000
 #define ASC_LUN_NOT_READY_MANUAL 0x0403 /* LU not ready, manual intervention */
+#define ASC_SANITIZE_IN_PROGRESS 0x041b
 #define ASC_MEDIUM_NOT_PRESENT 0x3a00
 #define ASC_WRITE_ERROR 0x0c00
 #define ASC_READ_ERROR 0x1100
@@ -67,6 +69,7 @@ struct ev_loop;
 #define ASC_RESERVATIONS_RELEASED 0x2a04
 #define ASC_REGISTRATIONS_PREEMPTED 0x2a05
 #define ASC_SAVING_PARAMS_UNSUP 0x3900
+#define ASC_SANITIZE_FAILED 0x3103 /* SANITIZE COMMAND FAILED */
 #define ASC_REPORTED_LUNS_DATA_CHANGED 0x3f0e
 #define ASC_INTERNAL_TARGET_FAILURE 0x4400
 #define ASC_MEDIUM_REMOVAL_PREVENTED 0x5302
@@ -93,6 +96,7 @@ enum scsi_task_attr {
 #define SCSI_NAME_MAX 224
 
 struct scsi_pr; /* persistent and SPC-2 reservations, pr.h */
+struct sbc_sanitize; /* a running SANITIZE, sanitize.c */
 
 /* The LBA ranges of a LU's writes in flight, so that COMPARE AND WRITE
  * runs alone on its range (range_lock.c). Used by the LU's target loop
@@ -132,8 +136,13 @@ struct scsi_lu {
 	bool readonly;
 	bool swp;              /* software write protect (control mode page) */
 	bool thin_provisioning;
-	bool prevent_removal;
+	bool prevent_removal;  /* some I_T nexus prevents (removal.c) */
+	struct list_node preventers; /* those nexuses; removal.c only */
 	bool sense_descriptor; /* D_SENSE: descriptor-format sense */
+	/* SANITIZE (sanitize.c): the operation running, if any, and the
+	 * failure mode a failed one leaves (exit allowed with AUSE). */
+	struct sbc_sanitize *sanitize;
+	bool sanitize_failed, sanitize_ause;
 	bool write_cache;      /* caching mode page WCE */
 	uint16_t rotation_rate; /* Block Device Characteristics; 0 unknown */
 	uint16_t lowest_aligned_lba; /* la_lba (READ CAPACITY(16)) */
@@ -144,6 +153,7 @@ struct scsi_lu {
 	struct backing_store bs;
 
 	unsigned inflight;     /* commands submitted and not completed */
+	unsigned copies;       /* EXTENDED COPY commands it manages now */
 	struct lu_stats stats;
 
 	/* LUN-shared state of all I_T nexuses: reservations (pr.c) and the
@@ -171,6 +181,9 @@ struct it_nexus {
 	struct target *target;
 	uint64_t id;               /* the session's TSIH */
 	struct list_node ua_list;  /* struct scsi_ua, oldest first */
+	/* EXTENDED COPY status of this nexus, by LUN and list identifier,
+	 * for RECEIVE COPY RESULTS (copy_results.c only). */
+	struct list_node copies;
 	char initiator[SCSI_NAME_MAX]; /* iSCSI initiator name */
 	uint8_t isid[6];
 };
@@ -183,6 +196,8 @@ typedef void (*scsi_done_fn)(struct scsi_cmd *cmd);
  * the command is. */
 struct scsi_range {
 	struct list_node node;
+	struct scsi_lu *lu;        /* whose lock: the command's or, for a
+				    * copy, its destination's */
 	uint64_t lba, end;
 	bool exclusive;            /* COMPARE AND WRITE: alone on the range */
 	bool held;                 /* in ranges.active */
@@ -221,6 +236,8 @@ struct scsi_cmd {
 	int bs_stage;              /* core-private sequencing of multi-step I/O */
 	void (*bs_next)(struct bs_io *io); /* completion of the current step */
 	struct scsi_range range;   /* its place in lu->ranges, if any */
+	void *priv;                /* state of a long command (EXTENDED
+				    * COPY); its handler frees it */
 };
 
 /* Runs a command; cmd->done is called exactly once, possibly before this
@@ -236,6 +253,10 @@ void scsi_set_sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc);
  * PARAMETER LIST): byte offset, bit (0-7) or -1 when no bit pointer. */
 void scsi_set_sense_field(struct scsi_cmd *cmd, uint16_t asc, bool in_cdb,
 			  uint16_t byte, int bit);
+/* Same with a sense-key specific field of any kind (progress indication,
+ * segment pointer) and a COMMAND-SPECIFIC INFORMATION value (0: none). */
+void scsi_set_sense_sks(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+			const uint8_t sks[3], uint32_t csi);
 /* Builds sense bytes into buf; returns its length. Exposed for tests. */
 unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key,
 			  uint16_t asc, const uint8_t *sks /* 3 bytes or NULL */,
@@ -245,6 +266,10 @@ unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key,
  * LUN field the core cannot address decodes to SCSI_LUN_NONE, which
  * matches no logical unit. */
 #define SCSI_LUN_NONE UINT64_MAX
+/* The REPORT LUNS well known logical unit (SPC-4 8.2: W-LUN 01h, LUN
+ * field C101 0000 0000 0000h), numbered by its LUN field: above every
+ * LUN a target can have. */
+#define SCSI_LUN_REPORT_LUNS 0xc101000000000000ull
 uint64_t scsi_lun_from_wire(const uint8_t lun[8]);
 void scsi_lun_to_wire(uint64_t lun, uint8_t out[8]);
 

@@ -13,9 +13,21 @@
 #define SKS_CD 0x40 /* field pointer is in the CDB, not the parameters */
 #define SKS_BPV 0x08 /* bit pointer valid */
 
+/* Everything a sense buffer can say besides key and ASC/ASCQ. */
+struct sense_extra {
+	const uint8_t *sks;  /* 3 bytes or NULL */
+	bool info_valid;
+	uint64_t info;       /* INFORMATION */
+	uint32_t csi;        /* COMMAND-SPECIFIC INFORMATION, 0: none */
+};
+
 static unsigned build_fixed(uint8_t *buf, uint8_t key, uint16_t asc,
-			    const uint8_t *sks, bool info_valid, uint64_t info)
+			    const struct sense_extra *x)
 {
+	const uint8_t *sks = x->sks;
+	bool info_valid = x->info_valid;
+	uint64_t info = x->info;
+
 	memset(buf, 0, FIXED_LEN);
 	buf[0] = 0x70;
 	/* The fixed INFORMATION field has four bytes; a larger value cannot
@@ -26,6 +38,7 @@ static unsigned build_fixed(uint8_t *buf, uint8_t key, uint16_t asc,
 	}
 	buf[2] = key & 0x0f;
 	buf[7] = FIXED_LEN - 8;
+	put_be32(buf + 8, x->csi);
 	buf[12] = (uint8_t)(asc >> 8);
 	buf[13] = (uint8_t)asc;
 	if (sks)
@@ -34,9 +47,11 @@ static unsigned build_fixed(uint8_t *buf, uint8_t key, uint16_t asc,
 }
 
 static unsigned build_descriptor(uint8_t *buf, uint8_t key, uint16_t asc,
-				 const uint8_t *sks, bool info_valid,
-				 uint64_t info)
+				 const struct sense_extra *x)
 {
+	const uint8_t *sks = x->sks;
+	bool info_valid = x->info_valid;
+	uint64_t info = x->info;
 	unsigned len = 8;
 
 	memset(buf, 0, 8);
@@ -53,6 +68,14 @@ static unsigned build_descriptor(uint8_t *buf, uint8_t key, uint16_t asc,
 		put_be64(buf + len + 4, info);
 		len += 12;
 	}
+	if (x->csi) {
+		/* Command-specific information descriptor: type 01h. */
+		memset(buf + len, 0, 12);
+		buf[len] = 0x01;
+		buf[len + 1] = 0x0a;
+		put_be64(buf + len + 4, x->csi);
+		len += 12;
+	}
 	if (sks) {
 		/* Sense key specific descriptor: type 02h, 8 bytes. */
 		memset(buf + len, 0, 8);
@@ -65,13 +88,21 @@ static unsigned build_descriptor(uint8_t *buf, uint8_t key, uint16_t asc,
 	return len;
 }
 
+static unsigned build(uint8_t *buf, bool descriptor, uint8_t key,
+		      uint16_t asc, const struct sense_extra *x)
+{
+	if (descriptor)
+		return build_descriptor(buf, key, asc, x);
+	return build_fixed(buf, key, asc, x);
+}
+
 unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key,
 			  uint16_t asc, const uint8_t *sks, bool info_valid,
 			  uint64_t info)
 {
-	if (descriptor)
-		return build_descriptor(buf, key, asc, sks, info_valid, info);
-	return build_fixed(buf, key, asc, sks, info_valid, info);
+	struct sense_extra x = { sks, info_valid, info, 0 };
+
+	return build(buf, descriptor, key, asc, &x);
 }
 
 static bool wants_descriptor(const struct scsi_cmd *cmd)
@@ -79,13 +110,28 @@ static bool wants_descriptor(const struct scsi_cmd *cmd)
 	return cmd->lu && cmd->lu->sense_descriptor;
 }
 
+static void set_sense_x(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+			const struct sense_extra *x)
+{
+	cmd->status = SAM_STAT_CHECK_CONDITION;
+	cmd->sense_len = (uint8_t)build(cmd->sense, wants_descriptor(cmd),
+					key, asc, x);
+}
+
 static void set_sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
 		      const uint8_t *sks, bool info_valid, uint64_t info)
 {
-	cmd->status = SAM_STAT_CHECK_CONDITION;
-	cmd->sense_len = (uint8_t)scsi_build_sense(cmd->sense,
-						   wants_descriptor(cmd), key,
-						   asc, sks, info_valid, info);
+	struct sense_extra x = { sks, info_valid, info, 0 };
+
+	set_sense_x(cmd, key, asc, &x);
+}
+
+void scsi_set_sense_sks(struct scsi_cmd *cmd, uint8_t key, uint16_t asc,
+			const uint8_t sks[3], uint32_t csi)
+{
+	struct sense_extra x = { sks, false, 0, csi };
+
+	set_sense_x(cmd, key, asc, &x);
 }
 
 void scsi_set_sense(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)

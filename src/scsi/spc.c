@@ -12,6 +12,8 @@
 
 /* Peripheral qualifier 011b, device type 1Fh: "no logical unit here". */
 #define NO_LU_PERIPHERAL 0x7f
+/* Qualifier 000b, device type 1Eh: a well known logical unit. */
+#define WELL_KNOWN_LU 0x1e
 
 /* Version descriptors (SPC-4 table 31), "no version claimed" forms. */
 #define VD_SAM5 0x00a0
@@ -41,8 +43,14 @@ static size_t put_versions(uint8_t *p, const struct scsi_lu *lu)
 	return n;
 }
 
-static size_t standard_inquiry(const struct scsi_lu *lu, uint8_t *buf)
+static bool well_known(const struct scsi_cmd *cmd)
 {
+	return !cmd->lu && cmd->lun == SCSI_LUN_REPORT_LUNS;
+}
+
+static size_t standard_inquiry(const struct scsi_cmd *cmd, uint8_t *buf)
+{
+	const struct scsi_lu *lu = cmd->lu;
 	size_t len = lu ? STD_INQ_LEN : STD_INQ_MIN;
 
 	memset(buf, 0, len);
@@ -50,11 +58,13 @@ static size_t standard_inquiry(const struct scsi_lu *lu, uint8_t *buf)
 	buf[3] = 0x02; /* RESPONSE DATA FORMAT 2 */
 	buf[4] = (uint8_t)(len - 5);
 	if (!lu) {
-		buf[0] = NO_LU_PERIPHERAL;
+		buf[0] = well_known(cmd) ? WELL_KNOWN_LU : NO_LU_PERIPHERAL;
 		return len;
 	}
 	buf[0] = lu->type;
 	buf[1] = lu->removable ? 0x80 : 0;
+	/* 3PC: a disk is a copy manager (EXTENDED COPY, xcopy.c). */
+	buf[5] = lu->type == SCSI_TYPE_DISK ? 0x08 : 0;
 	buf[7] = 0x02; /* CMDQUE: full task management model */
 	scsi_pad_ascii(buf + 8, lu->vendor_id, 8);
 	scsi_pad_ascii(buf + 16, lu->product_id, 16);
@@ -74,7 +84,7 @@ enum scsi_result spc_inquiry(struct scsi_cmd *cmd)
 		/* A page code without EVPD is an error (SPC-4 6.6.1). */
 		if (page)
 			return scsi_bad_cdb(cmd, 2, 7);
-		len = standard_inquiry(cmd->lu, buf);
+		len = standard_inquiry(cmd, buf);
 	} else {
 		len = scsi_vpd_page(cmd, cmd->lu, page, buf);
 		if (!len)
@@ -84,16 +94,26 @@ enum scsi_result spc_inquiry(struct scsi_cmd *cmd)
 }
 
 /* The condition REQUEST SENSE describes: a pending unit attention (which
- * it clears, SPC-4 5.14.2), a missing medium, or nothing. */
-static uint8_t current_condition(struct scsi_cmd *cmd, uint16_t *asc)
+ * it clears, SPC-4 5.14.2), a sanitize in progress (with its progress in
+ * sks), a missing medium, or nothing. */
+static uint8_t current_condition(struct scsi_cmd *cmd, uint16_t *asc,
+				 uint8_t sks[3])
 {
 	*asc = ASC_NO_ADDITIONAL_SENSE;
+	if (well_known(cmd))
+		return SK_NO_SENSE;
 	if (!cmd->lu) {
 		*asc = ASC_LUN_NOT_SUPPORTED;
 		return SK_ILLEGAL_REQUEST;
 	}
 	if (cmd->nexus && scsi_ua_take(cmd->nexus, cmd->lu->lun, asc))
 		return SK_UNIT_ATTENTION;
+	if (cmd->lu->sanitize) {
+		sks[0] = 0x80; /* SKSV: PROGRESS INDICATION */
+		put_be16(sks + 1, sbc_sanitize_progress(cmd->lu));
+		*asc = ASC_SANITIZE_IN_PROGRESS;
+		return SK_NOT_READY;
+	}
 	if (!cmd->lu->online) {
 		*asc = ASC_MEDIUM_NOT_PRESENT;
 		return SK_NOT_READY;
@@ -103,11 +123,12 @@ static uint8_t current_condition(struct scsi_cmd *cmd, uint16_t *asc)
 
 enum scsi_result spc_request_sense(struct scsi_cmd *cmd)
 {
-	uint8_t buf[SCSI_SENSE_MAX];
+	uint8_t buf[SCSI_SENSE_MAX], sks[3] = { 0 };
 	bool desc = cmd->cdb[1] & 0x01;
 	uint16_t asc;
-	uint8_t key = current_condition(cmd, &asc);
-	unsigned len = scsi_build_sense(buf, desc, key, asc, NULL, false, 0);
+	uint8_t key = current_condition(cmd, &asc, sks);
+	unsigned len = scsi_build_sense(buf, desc, key, asc,
+					sks[0] ? sks : NULL, false, 0);
 
 	return scsi_reply(cmd, buf, len, cmd->cdb[4]);
 }
@@ -122,8 +143,12 @@ static size_t count_lus(const struct target *t)
 	return n;
 }
 
-/* LUN inventory: SELECT REPORT 0 and 2 list every LU (we have no
- * well-known LUs), 1 lists the well-known ones, i.e. none. */
+#define SELECT_LUS 0x00        /* the LUs */
+#define SELECT_WELL_KNOWN 0x01 /* the well known LUs */
+#define SELECT_ALL 0x02        /* both */
+
+/* LUN inventory (SPC-4 6.33): the LUs, and the one well known LU, the
+ * REPORT LUNS W-LUN, as SELECT REPORT asks. */
 static size_t fill_lun_list(const struct target *t, uint8_t select,
 			    uint8_t *buf)
 {
@@ -131,11 +156,15 @@ static size_t fill_lun_list(const struct target *t, uint8_t select,
 	size_t len = 8;
 
 	memset(buf, 0, 8);
-	if (t && select != 1) {
+	if (t && select != SELECT_WELL_KNOWN) {
 		list_for_each_entry(lu, &t->lus, node) {
 			scsi_lun_to_wire(lu->lun, buf + len);
 			len += 8;
 		}
+	}
+	if (select != SELECT_LUS) {
+		scsi_lun_to_wire(SCSI_LUN_REPORT_LUNS, buf + len);
+		len += 8;
 	}
 	put_be32(buf, (uint32_t)(len - 8));
 	return len;
@@ -150,12 +179,12 @@ enum scsi_result spc_report_luns(struct scsi_cmd *cmd)
 	uint8_t *buf;
 	size_t len;
 
-	if (select > 2)
+	if (select > SELECT_ALL)
 		return scsi_bad_cdb(cmd, 2, 7);
 	/* SPC-3 and tgt require room for at least one LUN. */
 	if (alloc < 16)
 		return scsi_bad_cdb(cmd, 6, 7);
-	buf = malloc(8 + 8 * (t ? count_lus(t) : 0));
+	buf = malloc(8 + 8 * (1 + (t ? count_lus(t) : 0)));
 	if (!buf) {
 		cmd->status = SAM_STAT_BUSY;
 		return SCSI_DONE;

@@ -1,7 +1,7 @@
 /* Vital product data pages of INQUIRY (SPC-4 7.8, SBC-3 6.5):
  * 00h supported pages, 80h unit serial number, 83h device identification,
- * and for disks B0h block limits, B1h block device characteristics and
- * B2h logical block provisioning. */
+ * and for disks 8Fh third-party copy (copy_results.c), B0h block limits,
+ * B1h block device characteristics and B2h logical block provisioning. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +13,7 @@
 #define PAGE_SUPPORTED 0x00
 #define PAGE_SERIAL 0x80
 #define PAGE_DEVICE_ID 0x83
+#define PAGE_THIRD_PARTY_COPY 0x8f
 #define PAGE_BLOCK_LIMITS 0xb0
 #define PAGE_BLOCK_CHARS 0xb1
 #define PAGE_LBP 0xb2
@@ -34,7 +35,7 @@
 #define NAA_LOCAL 0x3 /* NAA locally assigned (SPC-4 7.8.6.6.4) */
 
 static const uint8_t disk_pages[] = {
-	PAGE_SUPPORTED, PAGE_SERIAL, PAGE_DEVICE_ID,
+	PAGE_SUPPORTED, PAGE_SERIAL, PAGE_DEVICE_ID, PAGE_THIRD_PARTY_COPY,
 	PAGE_BLOCK_LIMITS, PAGE_BLOCK_CHARS, PAGE_LBP,
 };
 static const uint8_t other_pages[] = {
@@ -136,7 +137,8 @@ static size_t device_id(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 			uint8_t *buf)
 {
 	uint8_t id[8 + sizeof(lu->scsi_id)];
-	const struct target *t = cmd->nexus ? cmd->nexus->target : NULL;
+	const struct target *t = cmd && cmd->nexus ? cmd->nexus->target
+						    : NULL;
 	size_t len = 4, n;
 
 	put_be64(id, naa_local(lu));
@@ -167,6 +169,25 @@ static size_t device_id(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 	return len;
 }
 
+bool scsi_lu_designated(const struct scsi_lu *lu, const uint8_t *d)
+{
+	uint8_t page[SCSI_VPD_MAX];
+	size_t len = device_id(NULL, lu, page);
+
+	if ((d[1] & 0x30) != ASSOC_LU)
+		return false;
+	for (size_t at = 4; at + 4 <= len; at += 4u + page[at + 3]) {
+		const uint8_t *p = page + at;
+
+		if ((p[1] & 0x30) == ASSOC_LU &&
+		    (p[0] & 0x0f) == (d[0] & 0x0f) &&
+		    (p[1] & 0x0f) == (d[1] & 0x0f) && p[3] == d[3] &&
+		    !memcmp(p + 4, d + 4, p[3]))
+			return true;
+	}
+	return false;
+}
+
 static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
 {
 	uint32_t max = SCSI_MAX_XFER_BYTES >> lu->blk_shift;
@@ -175,28 +196,49 @@ static size_t block_limits(const struct scsi_lu *lu, uint8_t *buf)
 	uint32_t opt = lu->optimal_xfer_len < max ? lu->optimal_xfer_len : max;
 
 	memset(buf + 4, 0, 0x3c);
+	/* Byte 4, WSNZ = 0: WRITE SAME of 0 blocks runs to the end. */
 	buf[5] = sbc_caw_max_blocks(lu); /* MAXIMUM COMPARE AND WRITE LENGTH */
 	put_be16(buf + 6, gran > 0xffff ? 0xffff : (uint16_t)gran);
 	put_be32(buf + 8, max);
 	put_be32(buf + 12, opt);
-	/* No UNMAP or WRITE SAME yet: their limits stay 0, which the LBP
-	 * page (LBPU = 0) agrees with. */
+	if (sbc_thin(lu)) {
+		put_be32(buf + 20, SBC_MAX_UNMAP_LBAS);
+		put_be32(buf + 24, SBC_MAX_UNMAP_DESCRIPTORS);
+		put_be32(buf + 28, sbc_unmap_granularity(lu));
+		buf[32] = 0x80; /* UGAVALID, alignment 0: LBA 0 is aligned */
+	}
+	put_be64(buf + 36, SBC_MAX_WRITE_SAME_BLOCKS);
 	return 4 + 0x3c;
 }
+
+#define WABEREQ_GOOD 0x40 /* reads after BLOCK ERASE: GOOD (zeros) */
 
 static size_t block_characteristics(const struct scsi_lu *lu, uint8_t *buf)
 {
 	memset(buf + 4, 0, 0x3c);
 	put_be16(buf + 4, lu->rotation_rate);
+	/* SANITIZE BLOCK ERASE is offered where deallocation zeroes. */
+	if (sbc_lbprz(lu))
+		buf[7] = WABEREQ_GOOD;
 	return 4 + 0x3c;
 }
 
+#define LBP_LBPU 0x80
+#define LBP_LBPWS 0x40
+#define LBP_LBPWS10 0x20
+#define LBP_LBPRZ 0x04
+#define PROVISIONING_THIN 0x02
+
+/* Logical Block Provisioning (SBC-3 6.6.4): a thin LU deallocates with
+ * UNMAP and both WRITE SAMEs. */
 static size_t provisioning(const struct scsi_lu *lu, uint8_t *buf)
 {
 	memset(buf + 4, 0, 4);
-	/* No unmapping command is implemented: LBPU, LBPWS, LBPWS10 = 0.
-	 * A thin LU still says so in PROVISIONING TYPE. */
-	buf[6] = lu->thin_provisioning ? 0x02 : 0x00;
+	if (!sbc_thin(lu))
+		return 8;
+	buf[5] = LBP_LBPU | LBP_LBPWS | LBP_LBPWS10 |
+		 (sbc_lbprz(lu) ? LBP_LBPRZ : 0);
+	buf[6] = PROVISIONING_THIN;
 	return 8;
 }
 
@@ -210,6 +252,8 @@ static size_t page_body(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 		return serial_number(lu, buf);
 	case PAGE_DEVICE_ID:
 		return device_id(cmd, lu, buf);
+	case PAGE_THIRD_PARTY_COPY:
+		return spc_copy_vpd(lu, buf);
 	case PAGE_BLOCK_LIMITS:
 		return block_limits(lu, buf);
 	case PAGE_BLOCK_CHARS:
@@ -228,8 +272,10 @@ size_t scsi_vpd_page(const struct scsi_cmd *cmd, const struct scsi_lu *lu,
 
 	if (!page_supported(lu, page))
 		return 0;
-	/* Peripheral qualifier 3 / type 1Fh when there is no LU. */
-	buf[0] = lu ? lu->type : 0x7f;
+	/* Peripheral qualifier 3 / type 1Fh when there is no LU, type 1Eh
+	 * for the REPORT LUNS well known LU. */
+	buf[0] = lu ? lu->type
+		    : cmd->lun == SCSI_LUN_REPORT_LUNS ? 0x1e : 0x7f;
 	buf[1] = page;
 	len = page_body(cmd, lu, page, buf);
 	put_be16(buf + 2, (uint16_t)(len - 4));

@@ -1,5 +1,6 @@
 /* libFuzzer harness: the SCSI command core (dispatcher, SPC, SBC, sense,
- * unit attentions) against an in-memory disk, two I_T nexuses.
+ * unit attentions) against two in-memory disks (LUN 1 thin), two I_T
+ * nexuses.
  *
  * Input layout: byte 0 selects the LUN (bit 0-1) and the nexus (bit 2)
  * and the data direction (bits 3-4: none, write, read); byte 1-2 the
@@ -24,6 +25,10 @@ static struct fx *fixture(void)
 	if (!f) {
 		fx_setup(&state);
 		f = state;
+		/* Thin, so that UNMAP and friends are reachable; a second
+		 * disk for EXTENDED COPY across LUs. */
+		f->disk->thin_provisioning = true;
+		fx_add_disk2(f);
 	}
 	return f;
 }

@@ -1,14 +1,19 @@
 #!/bin/bash
 # SCSI/iSCSI conformance with libiscsi's iscsi-test-cu against a
-# thin-provisioned file LUN. Every test named in iscsi-test-cu.passing
-# (one FAMILY.Suite.Test per line, sorted) must pass; a listed test that
-# fails, is skipped or does not run fails this script and is named. Tests
-# that pass but are not listed are reported with a hint.
+# thin-provisioned file LUN, and, for the families that need another
+# kind of LUN, against variants of it (VARIANTS below: read-only,
+# removable, 4096-byte blocks, 512-byte blocks on 4096-byte physical
+# blocks). Every test named in iscsi-test-cu.passing (one FAMILY.Suite.Test
+# per line, sorted; a variant's tests carry @VARIANT) must pass; a listed
+# test that fails, is skipped or does not run fails this script and is
+# named. Tests that pass but are not listed are reported with a hint.
 #
 # Each suite runs in its own iscsi-test-cu process with a timeout, so a
-# hang costs one suite, not the run.
+# hang costs one suite, not the run; every suite starts on a freshly
+# deallocated medium, so no suite depends on what an earlier one wrote.
 #   FAMILIES="SCSI iSCSI"  test families to run (see iscsi-test-cu -l)
 #   SUITES="SCSI.Inquiry iSCSI.iSCSITMF"  run only these suites
+#   VARIANTS_RUN="readonly 4k"  run only these variants ("" for none)
 #   SUITE_TIMEOUT=120      seconds per suite
 #   TIME_BUDGET=1200       seconds for all suites; the rest is not run
 #   UPDATE_PASSING=1       rewrite the list as old list + tests passing now
@@ -25,12 +30,71 @@ IMG=$TEST_TMP/lun.img
 OUTDIR=$TEST_TMP/iscsi-test-cu
 RESULTS=$TEST_TMP/results	# "PASSED|FAILED|SKIPPED|NOT-RUN NAME"
 
+# Variants: NAME|TID|SIZE|BLOCKSIZE|PARAMS|SUITES|EACH. Each gets its own
+# target (LUN 1 on its own sparse file, tgtadm --params PARAMS); its
+# suites (or single tests) run as the main ones do, or one process per
+# test when EACH is "test" (PreventAllow's reset tests leave unit
+# attentions on the second session that the next test would trip over).
+VARIANTS=(
+	"readonly|2|16M||readonly=1,thin_provisioning=1|SCSI.ReadOnly|suite"
+	"removable|3|16M||removable=1|SCSI.PreventAllow SCSI.StartStopUnit|test"
+	"4k|4|64M|4096|thin_provisioning=1|SCSI.ReadCapacity16 SCSI.Inquiry \
+SCSI.Read16 SCSI.Write16 SCSI.WriteSame16 SCSI.Unmap SCSI.GetLBAStatus \
+SCSI.ExtendedCopy|suite"
+	"512e|5|64M||thin_provisioning=1,lbppbe=3|\
+SCSI.CompareAndWrite.InvalidDataOutSize SCSI.WriteSame10.InvalidDataOutSize \
+SCSI.WriteSame10.UnmapUnaligned SCSI.WriteSame16.InvalidDataOutSize \
+SCSI.WriteSame16.UnmapUnaligned|suite"
+)
+VARIANTS_RUN=${VARIANTS_RUN-readonly removable 4k 512e}
+
+variant_field() {	# VARIANT FIELD(1-7)
+	local v
+	for v in "${VARIANTS[@]}"; do
+		[ "${v%%|*}" = "$1" ] && { cut -d'|' -f"$2" <<<"$v"; return; }
+	done
+}
+
+lu_params() {	# TID PARAMS
+	run "$TGTADM" -C "$CPORT" --mode logicalunit --op update --tid "$1" \
+		--lun 1 --params "$2"
+	[ "$RC" -eq 0 ] || echo "# note: $2 refused on tid $1 (exit $RC): $OUT"
+}
+
+configure_variant() {	# NAME
+	local tid size bs extra=()
+	tid=$(variant_field "$1" 2)
+	size=$(variant_field "$1" 3)
+	bs=$(variant_field "$1" 4)
+	[ -n "$bs" ] && extra=(--blocksize "$bs")
+	make_sparse "$TEST_TMP/$1.img" "$size"
+	new_target "$tid" "$IQN-$1" &&
+		adm "add LUN 1 to target $tid ($1)" --lld iscsi \
+			--mode logicalunit --op new --tid "$tid" --lun 1 \
+			-b "$TEST_TMP/$1.img" "${extra[@]}" &&
+		bind_all "$tid" && lu_params "$tid" "$(variant_field "$1" 5)"
+}
+
 configure() {
+	local v
 	setup_target 1 "$IQN" "$IMG"
-	run "$TGTADM" -C "$CPORT" --mode logicalunit --op update --tid 1 \
-		--lun 1 --params thin_provisioning=1
-	[ "$RC" -eq 0 ] ||
-		echo "# note: thin_provisioning=1 refused (exit $RC): $OUT"
+	lu_params 1 thin_provisioning=1
+	for v in $VARIANTS_RUN; do
+		configure_variant "$v"
+	done
+}
+
+# The file under a run's LUN: the suite that runs next finds it
+# deallocated (the daemon is idle in between, and reads holes as zeros).
+image_of() {	# VARIANT ("" for the main run)
+	echo "$TEST_TMP/${1:-lun}.img"
+}
+
+fresh_medium() {	# VARIANT
+	local img
+	img=$(image_of "$1")
+	fallocate --punch-hole --offset 0 --length "$(stat -c %s "$img")" \
+		"$img" 2>/dev/null || true
 }
 
 all_suites() {
@@ -42,9 +106,10 @@ all_suites() {
 
 # Turns iscsi-test-cu's verbose text output into result lines. A test
 # passes when CUnit prints "passed" right after "..." or at a line start;
-# a test that printed "[SKIPPED]" and passed counts as skipped.
-parse_output() {	# FAMILY FILE
-	awk -v fam="$1" '
+# a test that printed "[SKIPPED]" and passed counts as skipped. A
+# variant's test names end in @VARIANT.
+parse_output() {	# FAMILY FILE [SUFFIX]
+	awk -v fam="$1" -v sfx="${3:-}" '
 	function outcome(s) {
 		if (s ~ /^passed/)
 			return skipped ? "SKIPPED" : "PASSED"
@@ -57,7 +122,7 @@ parse_output() {	# FAMILY FILE
 	function step(s,   r) {
 		r = outcome(s)
 		if (r != "") {
-			print r, fam "." suite "." test
+			print r, fam "." suite "." test sfx
 			test = ""
 		}
 	}
@@ -74,30 +139,35 @@ parse_output() {	# FAMILY FILE
 	' "$2"
 }
 
-# Tests of SUITE that produced no result line (hang, crash, budget).
-missing_tests() {	# SUITE PARSED_FILE
+# Tests of SUITE (or the one test) that produced no result line (hang,
+# crash, budget).
+missing_tests() {	# SUITE|TEST PARSED_FILE [SUFFIX]
 	local t
-	grep -E "^$1\.[^.]+$" <<<"$TEST_LIST" | while read -r t; do
-		grep -qE "^[A-Z-]+ $t\$" "$2" || echo "NOT-RUN $t"
-	done
+	grep -E "^$1(\.[^.]+)?$" <<<"$TEST_LIST" | grep -E '^[^.]+\.[^.]+\.' |
+		while read -r t; do
+			grep -qF " $t${3:-}" "$2" || echo "NOT-RUN $t${3:-}"
+		done
 }
 
 count_results() {	# FILE: "PASSED=n FAILED=n ..."
 	awk '{ n[$1]++ } END { for (k in n) printf "%s=%d ", k, n[k] }' "$1"
 }
 
-run_suite() {	# SUITE
-	local suite=$1 fam=${1%%.*} out=$OUTDIR/$1.txt rc t0=$SECONDS
+run_suite() {	# SUITE|TEST [VARIANT]
+	local suite=$1 variant=${2:-} fam=${1%%.*} rc t0=$SECONDS
+	local iqn=$IQN${2:+-$2} sfx=${2:+@$2} out
+	out=$OUTDIR/$1$sfx.txt
+	fresh_medium "$variant"
 	timeout -k 10 "$SUITE_TIMEOUT" iscsi-test-cu -d -S -t "$suite" \
-		"$(url "$IQN")" "$(url "$IQN")" </dev/null >"$out" 2>&1
+		"$(url "$iqn")" "$(url "$iqn")" </dev/null >"$out" 2>&1
 	rc=$?
-	parse_output "$fam" "$out" >"$out.parsed"
-	missing_tests "$suite" "$out.parsed" >"$out.missing"
+	parse_output "$fam" "$out" "$sfx" >"$out.parsed"
+	missing_tests "$suite" "$out.parsed" "$sfx" >"$out.missing"
 	cat "$out.missing" >>"$out.parsed"
 	cat "$out.parsed" >>"$RESULTS"
 	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
-		echo "# $suite: timed out after ${SUITE_TIMEOUT}s"
-	printf '# %-32s %3ds  %s%s\n' "$suite" $((SECONDS - t0)) \
+		echo "# $suite$sfx: timed out after ${SUITE_TIMEOUT}s"
+	printf '# %-40s %3ds  %s%s\n' "$suite$sfx" $((SECONDS - t0)) \
 		"$(count_results "$out.parsed")" \
 		"$([ "$rc" -ne 0 ] && echo "(iscsi-test-cu exit $rc)")"
 }
@@ -112,22 +182,67 @@ ensure_daemon() {	# SUITE
 	start_daemon && configure
 }
 
-run_suites() {
-	local suite start=$SECONDS
-	for suite in $SUITES; do
+# The units one run executes: its suites, or every test of them.
+units_of() {	# SUITES EACH
+	local suite
+	for suite in $1; do
+		if [ "$2" = test ]; then
+			grep -E "^$suite\.[^.]+$" <<<"$TEST_LIST"
+		else
+			echo "$suite"
+		fi
+	done
+}
+
+run_units() {	# START VARIANT UNITS...
+	local start=$1 variant=$2 unit
+	shift 2
+	for unit in "$@"; do
 		if [ $((SECONDS - start)) -ge "$TIME_BUDGET" ]; then
-			echo "# $suite: not run (time budget ${TIME_BUDGET}s used up)"
-			missing_tests "$suite" /dev/null >>"$RESULTS"
+			echo "# $unit: not run (time budget ${TIME_BUDGET}s used up)"
+			missing_tests "$unit" /dev/null \
+				"${variant:+@$variant}" >>"$RESULTS"
 			continue
 		fi
-		run_suite "$suite"
-		ensure_daemon "$suite" || break
+		run_suite "$unit" "$variant"
+		ensure_daemon "$unit" || return 1
 	done
-	echo "# iscsi-test-cu: $((SECONDS - start))s for $(wc -w <<<"$SUITES") suites"
+}
+
+run_suites() {
+	local start=$SECONDS v units
+	run_units "$start" "" $SUITES || return
+	for v in $VARIANTS_RUN; do
+		mapfile -t units < <(units_of "$(variant_field "$v" 6)" \
+			"$(variant_field "$v" 7)")
+		run_units "$start" "$v" "${units[@]}" || return
+	done
+	echo "# iscsi-test-cu: $((SECONDS - start))s"
+}
+
+# The 230 tests counted once each: a test the main run skipped takes its
+# result from a variant that ran it (the LU it needs).
+combined_counts() {
+	awk '{ name = $2; sub(/@.*/, "", name)
+	       if ($2 == name) main[name] = $1
+	       else if ($1 != "SKIPPED") alt[name] = $1 }
+	     END { for (t in main) {
+			r = main[t]
+			if (r == "SKIPPED" && (t in alt)) r = alt[t]
+			n[r]++ }
+		   for (k in n) printf "%s=%d ", k, n[k] }' "$RESULTS"
 }
 
 required_tests() {
 	[ -f "$PASSING" ] && grep -vE '^[[:space:]]*(#|$)' "$PASSING"
+}
+
+# What iscsi-test-cu printed for a test (NAME may end in @VARIANT).
+test_output() {	# NAME
+	local base=${1%@*} sfx=
+	[ "$base" != "$1" ] && sfx=@${1#*@}
+	cat "$OUTDIR/${base%.*}$sfx.txt" "$OUTDIR/$base$sfx.txt" 2>/dev/null |
+		grep -h -A 3 -F "Test: ${base##*.} " | head -n 8
 }
 
 compare_with_list() {
@@ -136,8 +251,7 @@ compare_with_list() {
 		result=$(awk -v t="$name" '$2 == t { print $1; exit }' "$RESULTS")
 		if [ "$result" != PASSED ]; then
 			fail "required test $name: ${result:-not in this run}" \
-				"$(grep -h -A 3 -F "Test: ${name##*.} " \
-					"$OUTDIR/${name%.*}.txt" 2>/dev/null | head -n 8)"
+				"$(test_output "$name")"
 			bad=$((bad + 1))
 		fi
 	done < <(required_tests)
@@ -173,7 +287,9 @@ make_sparse "$IMG" 128M
 start_daemon || finish
 configure
 run_suites
-echo "# results: $(count_results "$RESULTS")"
+echo "# results (all runs): $(count_results "$RESULTS")"
+echo "# main run: $(grep -v '@' "$RESULTS" | count_results /dev/stdin)"
+echo "# combined: $(combined_counts)"
 compare_with_list
 [ "${UPDATE_PASSING:-0}" = 1 ] && update_list
 assert_daemon_alive

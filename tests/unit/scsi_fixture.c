@@ -20,18 +20,64 @@ static void mem_record(struct mem_store *m, const struct bs_io *io)
 	m->last_fua = io->fua;
 }
 
+static void mem_set_mapped(struct mem_store *m, const struct bs_io *io,
+			   bool mapped)
+{
+	for (uint64_t u = io->offset / 512;
+	     u < (io->offset + io->length + 511) / 512; u++)
+		m->mapped[u] = mapped;
+}
+
+/* The run of units with the same state as the one at io->offset. */
+static void mem_map_status(struct mem_store *m, struct bs_io *io)
+{
+	uint64_t u = io->offset / 512, end = (io->offset + io->length) / 512;
+	uint64_t v = u;
+
+	while (v < end && m->mapped[v] == m->mapped[u])
+		v++;
+	io->map.mapped = m->mapped[u];
+	io->map.len = (v - u) * 512;
+}
+
+static void mem_run(struct mem_store *m, struct bs_io *io)
+{
+	switch (io->op) {
+	case BS_READ:
+		memcpy(io->buf, m->data + io->offset, io->length);
+		break;
+	case BS_WRITE:
+		memcpy(m->data + io->offset, io->buf, io->length);
+		mem_set_mapped(m, io, true);
+		if (m->corrupt)
+			m->data[io->offset] ^= 0xff;
+		break;
+	case BS_UNMAP:
+		m->unmaps++;
+		memset(m->data + io->offset, 0, io->length);
+		mem_set_mapped(m, io, false);
+		break;
+	case BS_WRITE_ZEROES:
+		m->zeroings++;
+		memset(m->data + io->offset, 0, io->length);
+		mem_set_mapped(m, io, true);
+		break;
+	case BS_MAP_STATUS:
+		mem_map_status(m, io);
+		break;
+	case BS_FLUSH:
+		break;
+	}
+}
+
 static void mem_submit(struct backing_store *bs, struct bs_io *io)
 {
 	struct mem_store *m = bs->priv;
 
 	mem_record(m, io);
 	io->result = m->fail;
-	if (!m->fail && io->op == BS_READ)
-		memcpy(io->buf, m->data + io->offset, io->length);
-	else if (!m->fail && io->op == BS_WRITE)
-		memcpy(m->data + io->offset, io->buf, io->length);
-	if (!m->fail && io->op == BS_WRITE && m->corrupt)
-		m->data[io->offset] ^= 0xff;
+	if (!m->fail)
+		mem_run(m, io);
 	if (m->defer) {
 		m->parked = io;
 		return;
@@ -40,6 +86,31 @@ static void mem_submit(struct backing_store *bs, struct bs_io *io)
 }
 
 static const struct bs_ops mem_ops = { .name = "mem", .submit = mem_submit };
+
+static struct scsi_lu *new_disk(struct fx *f, uint64_t lun,
+				struct mem_store *m, unsigned blocks)
+{
+	struct scsi_lu *lu = scsi_lu_new(&f->t, 1, lun, SCSI_TYPE_DISK);
+
+	m->data = calloc(blocks, 512);
+	m->mapped = calloc(blocks, sizeof(*m->mapped));
+	lu->size = (uint64_t)blocks * 512;
+	lu->bs.ops = &mem_ops;
+	lu->bs.priv = m;
+	lu->bs.caps = (struct bs_caps){
+		.discard = true,
+		.write_zeroes = true,
+		.unmap_zeroes = true,
+		.map_status = true,
+	};
+	list_add_tail(&lu->node, &f->t.lus);
+	return lu;
+}
+
+void fx_add_disk2(struct fx *f)
+{
+	f->disk2 = new_disk(f, 2, &f->mem2, DISK2_BLOCKS);
+}
 
 int fx_setup(void **state)
 {
@@ -50,13 +121,8 @@ int fx_setup(void **state)
 	list_init(&f->t.lus);
 	list_init(&f->t.nexuses);
 	f->ctl = scsi_lu_new(&f->t, 1, 0, SCSI_TYPE_CONTROLLER);
-	f->disk = scsi_lu_new(&f->t, 1, 1, SCSI_TYPE_DISK);
-	f->mem.data = calloc(DISK_BLOCKS, 512);
-	f->disk->size = DISK_BLOCKS * 512;
-	f->disk->bs.ops = &mem_ops;
-	f->disk->bs.priv = &f->mem;
 	list_add_tail(&f->ctl->node, &f->t.lus);
-	list_add_tail(&f->disk->node, &f->t.lus);
+	f->disk = new_disk(f, 1, &f->mem, DISK_BLOCKS);
 	it_nexus_init(&f->nexus, &f->t, 1);
 	it_nexus_init(&f->other, &f->t, 2);
 	/* Start without the power-on UAs; the UA tests queue their own. */
@@ -75,7 +141,11 @@ int fx_teardown(void **state)
 	it_nexus_fini(&f->other);
 	scsi_lu_free(f->ctl);
 	scsi_lu_free(f->disk);
+	scsi_lu_free(f->disk2);
 	free(f->mem.data);
+	free(f->mem.mapped);
+	free(f->mem2.data);
+	free(f->mem2.mapped);
 	free(f);
 	return 0;
 }
@@ -123,6 +193,45 @@ void send_on(struct fx *f, struct it_nexus *n, uint64_t lun,
 	f->cmd.expected_len = 4096;
 	scsi_cmd_execute(&f->cmd);
 	assert_int_equal(f->done, 1);
+}
+
+static void side_done(struct scsi_cmd *cmd)
+{
+	container_of(cmd, struct fx_side, cmd)->done++;
+}
+
+void fx_side_start(struct fx_side *s, struct it_nexus *n, uint64_t lun,
+		   const uint8_t *cdb, uint8_t *data, uint32_t len)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->cmd.cdb, cdb, 16);
+	s->cmd.cdb_len = 16;
+	s->cmd.lun = lun;
+	s->cmd.nexus = n;
+	s->cmd.dir = len ? SCSI_DIR_WRITE : SCSI_DIR_READ;
+	s->cmd.expected_len = len ? len : 4096;
+	s->cmd.out_buf = data;
+	s->cmd.out_len = len;
+	s->cmd.done = side_done;
+	scsi_cmd_execute(&s->cmd);
+}
+
+void fx_complete_parked(struct fx *f)
+{
+	struct bs_io *io = f->mem.parked;
+
+	assert_non_null(io);
+	f->mem.parked = NULL;
+	io->done(io);
+}
+
+bool fx_medium_is(const struct fx *f, uint64_t lba, unsigned blocks,
+		  uint8_t v)
+{
+	for (size_t i = 0; i < (size_t)blocks * 512; i++)
+		if (f->mem.data[lba * 512 + i] != v)
+			return false;
+	return true;
 }
 
 void assert_good(const struct fx *f)

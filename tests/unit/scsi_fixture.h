@@ -15,18 +15,27 @@
 
 /* Size of the disk in 512-byte blocks. */
 #define DISK_BLOCKS 1024
+/* Size of LUN 2 (fx_add_disk2), larger than a copy or fill chunk. */
+#define DISK2_BLOCKS 6144
 
 /* The disk's store. By default every request copies its data and
  * completes inside submit with result 0; the knobs below let a test
  * inject errors, complete requests itself or corrupt writes. The
- * remaining fields record what reached the store. */
+ * remaining fields record what reached the store.
+ *
+ * Like a file, it keeps which 512-byte units are allocated: a write
+ * allocates, BS_UNMAP deallocates (and zeroes), BS_WRITE_ZEROES zeroes
+ * and allocates, BS_MAP_STATUS reports the run at the offset. Its
+ * capabilities are those of a file that punches holes. */
 struct mem_store {
-	uint8_t *data;       /* DISK_BLOCKS * 512 bytes, freed by teardown */
+	uint8_t *data;       /* the disk's bytes, freed by teardown */
+	bool *mapped;        /* per 512-byte unit, freed by teardown */
 	int fail;            /* result of every request: 0 or -errno */
 	bool defer;          /* park requests in `parked`, do not complete */
 	bool corrupt;        /* writes store their first byte inverted */
 	struct bs_io *parked;
 	unsigned submits;
+	unsigned unmaps, zeroings; /* BS_UNMAP / BS_WRITE_ZEROES seen */
 	enum bs_op last_op;
 	uint64_t last_offset, last_length;
 	bool last_fua;
@@ -37,12 +46,16 @@ struct fx {
 	struct it_nexus nexus, other;
 	struct scsi_lu *ctl, *disk;
 	struct mem_store mem;
+	struct scsi_lu *disk2; /* LUN 2, only after fx_add_disk2() */
+	struct mem_store mem2;
 	struct scsi_cmd cmd;  /* the one command in flight or last run */
 	int done;             /* calls of cmd.done since it was started */
 };
 
 int fx_setup(void **state);
 int fx_teardown(void **state);
+/* Adds LUN 2, a second disk of DISK2_BLOCKS blocks on its own store. */
+void fx_add_disk2(struct fx *f);
 
 /* Releases the previous command and fills f->cmd afresh with the CDB,
  * LUN and nexus; direction and lengths are left zero for the caller. */
@@ -68,6 +81,22 @@ void send_on(struct fx *f, struct it_nexus *n, uint64_t lun,
 		const uint8_t cdb_[] = { __VA_ARGS__ };                 \
 		send_on(f, n, lun, cdb_, sizeof(cdb_));                 \
 	} while (0)
+
+/* A second command, beside f->cmd, for tests of commands that overlap
+ * (range lock, sanitize, copies). Release its cmd when done. */
+struct fx_side {
+	struct scsi_cmd cmd;
+	int done;
+};
+/* Starts it on nexus n with `len` bytes of data-out (0: none, a data-in
+ * command then). Does not require completion. */
+void fx_side_start(struct fx_side *s, struct it_nexus *n, uint64_t lun,
+		   const uint8_t *cdb, uint8_t *data, uint32_t len);
+/* Completes the request the store parked last. */
+void fx_complete_parked(struct fx *f);
+/* Whether blocks [lba, lba + blocks) of the disk all hold byte v. */
+bool fx_medium_is(const struct fx *f, uint64_t lba, unsigned blocks,
+		  uint8_t v);
 
 void assert_good(const struct fx *f);
 /* Checks status, key and ASC/ASCQ in either sense format. */

@@ -47,15 +47,6 @@ static void caw(struct fx *f, uint64_t lba, uint8_t blocks, uint8_t cmp,
 	assert_int_equal(f->done, 1);
 }
 
-static bool medium_is(const struct fx *f, uint64_t lba, unsigned blocks,
-		      uint8_t v)
-{
-	for (size_t i = 0; i < (size_t)blocks * BS; i++)
-		if (f->mem.data[lba * BS + i] != v)
-			return false;
-	return true;
-}
-
 static void test_caw_match_writes(void **state)
 {
 	struct fx *f = *state;
@@ -63,14 +54,14 @@ static void test_caw_match_writes(void **state)
 	memset(f->mem.data + 8 * BS, 'A', 4 * BS);
 	caw(f, 8, 4, 'A', 'B');
 	assert_good(f);
-	assert_true(medium_is(f, 8, 4, 'B'));
+	assert_true(fx_medium_is(f, 8, 4, 'B'));
 	assert_int_equal(f->cmd.in_len, 0); /* nothing goes back */
 	assert_int_equal(f->cmd.out_cdb_len, 8 * BS);
 	/* The last blocks of the LU. */
 	memset(f->mem.data + (DISK_BLOCKS - 2) * BS, 'A', 2 * BS);
 	caw(f, DISK_BLOCKS - 2, 2, 'A', 'C');
 	assert_good(f);
-	assert_true(medium_is(f, DISK_BLOCKS - 2, 2, 'C'));
+	assert_true(fx_medium_is(f, DISK_BLOCKS - 2, 2, 'C'));
 }
 
 static void test_caw_miscompare(void **state)
@@ -87,7 +78,7 @@ static void test_caw_miscompare(void **state)
 	assert_int_equal(get_be32(s + 3), 3 * BS + 100);
 	assert_true(f->mem.data[8 * BS + 3 * BS + 100] == 'X');
 	f->mem.data[8 * BS + 3 * BS + 100] = 'A';
-	assert_true(medium_is(f, 8, 4, 'A'));
+	assert_true(fx_medium_is(f, 8, 4, 'A'));
 	assert_int_equal(f->cmd.in_len, 0);
 	/* Descriptor format carries the offset too. */
 	f->disk->sense_descriptor = true;
@@ -140,7 +131,7 @@ static void test_caw_checks(void **state)
 	f->disk->readonly = true;
 	caw(f, 0, 1, 0, 'B');
 	assert_sense(f, SK_DATA_PROTECT, ASC_WRITE_PROTECT);
-	assert_true(medium_is(f, 0, 1, 0));
+	assert_true(fx_medium_is(f, 0, 1, 0));
 }
 
 static void test_caw_limits_advertised(void **state)
@@ -152,7 +143,7 @@ static void test_caw_limits_advertised(void **state)
 	assert_int_equal(f->cmd.in_buf[5], 255);
 	caw(f, 0, 255, 0, 'Z');
 	assert_good(f);
-	assert_true(medium_is(f, 0, 255, 'Z'));
+	assert_true(fx_medium_is(f, 0, 255, 'Z'));
 	/* REPORT SUPPORTED OPERATION CODES: one command, 89h. */
 	SEND(f, 1, 0xa3, 0x0c, 0x01, 0x89, 0, 0, 0, 0, 1, 0, 0, 0);
 	assert_good(f);
@@ -164,51 +155,14 @@ static void test_caw_limits_advertised(void **state)
 
 /* ---- atomicity ---- */
 
-struct side {
-	struct scsi_cmd cmd;
-	int done;
-};
-
-static void side_done(struct scsi_cmd *cmd)
-{
-	container_of(cmd, struct side, cmd)->done++;
-}
-
-/* Starts a data-out command from the other nexus, beside f->cmd. */
-static void side_start(struct fx *f, struct side *s, const uint8_t *cdb,
-		       uint8_t *data, uint32_t len)
-{
-	memset(s, 0, sizeof(*s));
-	memcpy(s->cmd.cdb, cdb, 16);
-	s->cmd.cdb_len = 16;
-	s->cmd.lun = 1;
-	s->cmd.nexus = &f->other;
-	s->cmd.dir = SCSI_DIR_WRITE;
-	s->cmd.expected_len = len;
-	s->cmd.out_buf = data;
-	s->cmd.out_len = len;
-	s->cmd.done = side_done;
-	scsi_cmd_execute(&s->cmd);
-}
-
-static void side_write(struct fx *f, struct side *s, uint64_t lba,
+static void side_write(struct fx *f, struct fx_side *s, uint64_t lba,
 		       uint8_t *data)
 {
 	uint8_t cdb[16] = { 0x2a };
 
 	put_be32(cdb + 2, (uint32_t)lba);
 	put_be16(cdb + 7, 1);
-	side_start(f, s, cdb, data, BS);
-}
-
-/* Completes the request the store parked last. */
-static void complete_parked(struct fx *f)
-{
-	struct bs_io *io = f->mem.parked;
-
-	assert_non_null(io);
-	f->mem.parked = NULL;
-	io->done(io);
+	fx_side_start(s, &f->other, 1, cdb, data, BS);
 }
 
 /* Lets the store complete at once again, completes the parked request
@@ -216,7 +170,7 @@ static void complete_parked(struct fx *f)
 static void finish_deferred(struct fx *f)
 {
 	f->mem.defer = false;
-	complete_parked(f);
+	fx_complete_parked(f);
 	assert_int_equal(f->done, 1);
 	assert_good(f);
 }
@@ -225,7 +179,7 @@ static void test_caw_excludes_writes(void **state)
 {
 	struct fx *f = *state;
 	static uint8_t other[BS], elsewhere[BS];
-	struct side w, far;
+	struct fx_side w, far;
 	uint8_t cdb[16];
 
 	memset(f->mem.data + 10 * BS, 'A', BS);
@@ -249,13 +203,13 @@ static void test_caw_excludes_writes(void **state)
 
 		side_write(f, &far, 11, elsewhere);
 		assert_int_equal(f->mem.submits, 2);
-		complete_parked(f);
+		fx_complete_parked(f);
 		assert_int_equal(far.done, 1);
 		f->mem.parked = caw_read;
 	}
 	/* The read completes: compare matches, the write goes out, and
 	 * the waiting write still waits for it. */
-	complete_parked(f);
+	fx_complete_parked(f);
 	assert_int_equal(f->mem.submits, 3);
 	assert_int_equal(f->mem.last_op, BS_WRITE);
 	assert_int_equal(w.done, 0);
@@ -264,7 +218,7 @@ static void test_caw_excludes_writes(void **state)
 	/* Then the other write ran, after it: its data is what stays. */
 	assert_int_equal(w.done, 1);
 	assert_int_equal(w.cmd.status, SAM_STAT_GOOD);
-	assert_true(medium_is(f, 10, 1, 'W'));
+	assert_true(fx_medium_is(f, 10, 1, 'W'));
 	assert_int_equal(f->disk->inflight, 0);
 	scsi_cmd_release(&w.cmd);
 	scsi_cmd_release(&far.cmd);
@@ -274,7 +228,7 @@ static void test_caw_waits_for_writes(void **state)
 {
 	struct fx *f = *state;
 	static uint8_t data[BS];
-	struct side w;
+	struct fx_side w;
 	uint8_t cdb[16];
 
 	/* A write of 'A' is at the store when COMPARE AND WRITE arrives
@@ -290,14 +244,14 @@ static void test_caw_waits_for_writes(void **state)
 	assert_int_equal(f->mem.submits, 1); /* parked, no read yet */
 	finish_deferred(f);
 	assert_int_equal(w.done, 1);
-	assert_true(medium_is(f, 20, 1, 'B'));
+	assert_true(fx_medium_is(f, 20, 1, 'B'));
 	scsi_cmd_release(&w.cmd);
 }
 
 static void test_caw_serialises_caw(void **state)
 {
 	struct fx *f = *state;
-	struct side second;
+	struct fx_side second;
 	uint8_t cdb[16];
 	static uint8_t data2[2 * BS];
 
@@ -311,12 +265,12 @@ static void test_caw_serialises_caw(void **state)
 	fx_start_out(f, &f->nexus, 1, cdb, 16, buf, 2 * BS);
 	memset(data2, 'A', BS);
 	memset(data2 + BS, 'C', BS);
-	side_start(f, &second, cdb, data2, 2 * BS);
+	fx_side_start(&second, &f->other, 1, cdb, data2, 2 * BS);
 	assert_int_equal(f->mem.submits, 1);
 	finish_deferred(f);
 	assert_int_equal(second.done, 1);
 	assert_int_equal(second.cmd.status, SAM_STAT_CHECK_CONDITION);
-	assert_true(medium_is(f, 30, 1, 'B'));
+	assert_true(fx_medium_is(f, 30, 1, 'B'));
 	scsi_cmd_release(&second.cmd);
 }
 

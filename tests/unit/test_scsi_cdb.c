@@ -35,8 +35,8 @@ static void test_unknown_service_action(void **state)
 {
 	struct fx *f = *state;
 
-	/* SERVICE ACTION IN(16) / GET LBA STATUS is not implemented. */
-	SEND(f, 1, 0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+	/* SERVICE ACTION IN(16) 13h (REPORT REFERRALS) is not implemented. */
+	SEND(f, 1, 0x9e, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
 	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	assert_field(f, true, 1, 4);
 }
@@ -141,10 +141,20 @@ static void test_report_luns(void **state)
 	assert_int_equal(f->cmd.in_len, 16);
 	assert_int_equal(get_be32(f->cmd.in_buf), 16);
 
-	/* Select report 1: well-known LUNs only, of which we have none. */
+	/* Select report 1: the well known LUs only, i.e. the REPORT LUNS
+	 * W-LUN; 2: everything. */
 	SEND(f, 0, 0xa0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0);
 	assert_good(f);
-	assert_int_equal(get_be32(f->cmd.in_buf), 0);
+	d = f->cmd.in_buf;
+	assert_int_equal(get_be32(d), 8);
+	assert_memory_equal(d + 8, "\xc1\x01\0\0\0\0\0\0", 8);
+	SEND(f, 0, 0xa0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	d = f->cmd.in_buf;
+	assert_int_equal(get_be32(d), 24);
+	assert_true(scsi_lun_from_wire(d + 8) == 0);
+	assert_true(scsi_lun_from_wire(d + 16) == 1);
+	assert_true(scsi_lun_from_wire(d + 24) == SCSI_LUN_REPORT_LUNS);
 
 	SEND(f, 0, 0xa0, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0);
 	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
@@ -152,6 +162,38 @@ static void test_report_luns(void **state)
 
 	SEND(f, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 0, 0);
 	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+
+/* The REPORT LUNS well known LU answers INQUIRY (type 1Eh), REPORT LUNS,
+ * REQUEST SENSE and TEST UNIT READY, and nothing else. */
+static void test_report_luns_wlun(void **state)
+{
+	static const uint8_t wire[8] = { 0xc1, 0x01 };
+	struct fx *f = *state;
+	uint8_t back[8];
+
+	assert_true(scsi_lun_from_wire(wire) == SCSI_LUN_REPORT_LUNS);
+	scsi_lun_to_wire(SCSI_LUN_REPORT_LUNS, back);
+	assert_memory_equal(back, wire, 8);
+
+	SEND(f, SCSI_LUN_REPORT_LUNS, 0x12, 0, 0, 0, 36, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_buf[0], 0x1e);
+	SEND(f, SCSI_LUN_REPORT_LUNS, 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_good(f);
+	assert_int_equal(get_be32(f->cmd.in_buf), 16);
+	SEND(f, SCSI_LUN_REPORT_LUNS, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	SEND(f, SCSI_LUN_REPORT_LUNS, 0x03, 0, 0, 0, 18, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_buf[2] & 0x0f, SK_NO_SENSE);
+	SEND(f, SCSI_LUN_REPORT_LUNS, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+	/* A LUN that does not exist is still one that does not exist. */
+	SEND(f, 7, 0x00, 0, 0, 0, 0, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+	SEND(f, 7, 0x12, 0, 0, 0, 36, 0);
+	assert_int_equal(f->cmd.in_buf[0], 0x7f);
 }
 
 static void test_ua_reported_once(void **state)
@@ -336,8 +378,10 @@ static void test_rsoc_all(void **state)
 			read10 = true;
 		if (d[0] == 0x9e) {
 			assert_int_equal(d[5] & 0x01, 1); /* SERVACTV */
-			assert_int_equal(get_be16(d + 2), 0x10);
-			rc16 = true;
+			if (get_be16(d + 2) == 0x10)
+				rc16 = true;
+			else /* GET LBA STATUS */
+				assert_int_equal(get_be16(d + 2), 0x12);
 		}
 	}
 	assert_true(read10);
@@ -403,6 +447,7 @@ int main(void)
 		T(test_missing_lun),
 		T(test_lun_lookup_needs_nexus_target),
 		T(test_report_luns),
+		T(test_report_luns_wlun),
 		T(test_ua_reported_once),
 		T(test_ua_precedes_cdb_checks),
 		T(test_ua_order_and_dedup),

@@ -136,7 +136,8 @@ static void test_evpd_rules(void **state)
  * header (libiscsi Inquiry.SupportedVPD). */
 static void test_supported_pages(void **state)
 {
-	static const uint8_t disk[] = { 0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2 };
+	static const uint8_t disk[] = { 0x00, 0x80, 0x83, 0x8f, 0xb0, 0xb1,
+				       0xb2 };
 	static const uint8_t ctl[] = { 0x00, 0x80, 0x83 };
 	struct fx *f = *state;
 	uint8_t list[16];
