@@ -68,3 +68,11 @@ void scsi_lu_free(struct scsi_lu *lu)
 	free(lu->path);
 	free(lu);
 }
+
+void scsi_lu_reset(struct scsi_lu *lu)
+{
+	/* SBC-3 PREVENT ALLOW MEDIUM REMOVAL: a logical unit reset
+	 * ends the prevention. */
+	lu->prevent_removal = false;
+	scsi_ua_queue_all(lu->target, NULL, lu->lun, ASC_BUS_DEVICE_RESET);
+}

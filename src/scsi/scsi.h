@@ -60,6 +60,7 @@ struct ev_loop;
 #define ASC_WRITE_PROTECT 0x2700
 #define ASC_POWERON_RESET 0x2900
 #define ASC_BUS_DEVICE_RESET 0x2903 /* BUS DEVICE RESET FUNCTION OCCURRED */
+#define ASC_COMMANDS_CLEARED 0x2f00 /* COMMANDS CLEARED BY ANOTHER INITIATOR */
 #define ASC_PARAMETERS_CHANGED 0x2a00
 #define ASC_MODE_PARAMETERS_CHANGED 0x2a01
 #define ASC_CAPACITY_CHANGED 0x2a09
@@ -210,6 +211,11 @@ void scsi_lun_to_wire(uint64_t lun, uint8_t out[8]);
 struct scsi_lu *scsi_lu_new(struct target *target, int tid, uint64_t lun,
 			    uint8_t type);
 void scsi_lu_free(struct scsi_lu *lu);
+/* LOGICAL UNIT RESET (SAM-5 6.3.3), once its task set has been aborted by
+ * the transport: the LU's state returns to its reset values (no medium
+ * removal prevention) and every I_T nexus gets BUS DEVICE RESET FUNCTION
+ * OCCURRED. Target lock held. */
+void scsi_lu_reset(struct scsi_lu *lu);
 
 /* I_T nexus lifetime and unit attentions. it_nexus_init queues POWER ON,
  * RESET OR BUS DEVICE RESET OCCURRED for every LUN of the target.
