@@ -55,13 +55,19 @@ void iscsi_session_free(struct iscsi_session *sess)
 		iscsi_target_session_gone(itgt);
 }
 
+/* The session goes with its last connection: it must not be looked at
+ * after that one is closed. */
 void iscsi_session_close(struct iscsi_session *sess)
 {
-	/* The session goes with its last connection. */
-	while (!list_empty(&sess->conns))
-		iscsi_conn_close(list_first_entry(&sess->conns,
-						  struct iscsi_conn,
-						  session_node));
+	bool last = list_empty(&sess->conns);
+
+	while (!last) {
+		struct iscsi_conn *conn = list_first_entry(
+			&sess->conns, struct iscsi_conn, session_node);
+
+		last = conn->session_node.next == &sess->conns;
+		iscsi_conn_close(conn);
+	}
 }
 
 struct iscsi_conn *iscsi_session_find_conn(struct iscsi_session *sess,
