@@ -25,10 +25,7 @@ struct key_def {
 	uint32_t target_default;
 	uint32_t rfc_default;
 	uint32_t min, max;
-	bool leading_only; /* RFC 7143 §13 "LO": session-wide */
 };
-
-#define LO true
 
 static const struct key_def keys[ISCSI_PARAM_COUNT] = {
 	[ISCSI_PARAM_MAX_RECV_DLENGTH] = { "MaxRecvDataSegmentLength",
@@ -37,34 +34,34 @@ static const struct key_def keys[ISCSI_PARAM_COUNT] = {
 		ISCSI_DIGEST_NONE, ISCSI_DIGEST_NONE, 0, 3 },
 	[ISCSI_PARAM_DATADGST] = { "DataDigest", KEY_DIGEST,
 		ISCSI_DIGEST_NONE, ISCSI_DIGEST_NONE, 0, 3 },
-	[ISCSI_PARAM_INITIAL_R2T] = { "InitialR2T", KEY_OR, 1, 1, 0, 1, LO },
+	[ISCSI_PARAM_INITIAL_R2T] = { "InitialR2T", KEY_OR, 1, 1, 0, 1 },
 	[ISCSI_PARAM_MAX_OUTSTANDING_R2T] = { "MaxOutstandingR2T", KEY_MIN,
-		1, 1, 1, 65535, LO },
+		1, 1, 1, 65535 },
 	[ISCSI_PARAM_IMMEDIATE_DATA] = { "ImmediateData", KEY_AND, 1, 1, 0,
-		1, LO },
+		1 },
 	[ISCSI_PARAM_FIRST_BURST] = { "FirstBurstLength", KEY_MIN, 65536,
-		65536, 512, 16777215, LO },
+		65536, 512, 16777215 },
 	[ISCSI_PARAM_MAX_BURST] = { "MaxBurstLength", KEY_MIN, 262144, 262144,
-		512, 16777215, LO },
+		512, 16777215 },
 	[ISCSI_PARAM_DATAPDU_INORDER] = { "DataPDUInOrder", KEY_OR, 1, 1, 0,
-		1, LO },
+		1 },
 	[ISCSI_PARAM_DATASEQ_INORDER] = { "DataSequenceInOrder", KEY_OR, 1,
-		1, 0, 1, LO },
-	[ISCSI_PARAM_ERL] = { "ErrorRecoveryLevel", KEY_MIN, 0, 0, 0, 2, LO },
+		1, 0, 1 },
+	[ISCSI_PARAM_ERL] = { "ErrorRecoveryLevel", KEY_MIN, 0, 0, 0, 2 },
 	[ISCSI_PARAM_IFMARKER] = { "IFMarker", KEY_AND, 0, 0, 0, 1 },
 	[ISCSI_PARAM_OFMARKER] = { "OFMarker", KEY_AND, 0, 0, 0, 1 },
 	[ISCSI_PARAM_DEFAULT_WAIT] = { "DefaultTime2Wait", KEY_MAX, 2, 2, 0,
-		3600, LO },
+		3600 },
 	[ISCSI_PARAM_DEFAULT_RETAIN] = { "DefaultTime2Retain", KEY_MIN, 20,
-		20, 0, 3600, LO },
+		20, 0, 3600 },
 	[ISCSI_PARAM_OFMARKINT] = { "OFMarkInt", KEY_MARKINT, 2048, 2048, 1,
 		65535 },
 	[ISCSI_PARAM_IFMARKINT] = { "IFMarkInt", KEY_MARKINT, 2048, 2048, 1,
 		65535 },
 	[ISCSI_PARAM_MAX_CONNECTIONS] = { "MaxConnections", KEY_MIN, 1, 1, 1,
-		65535, LO },
+		65535 },
 	[ISCSI_PARAM_RDMA_EXTENSIONS] = { "RDMAExtensions", KEY_AND, 1, 0, 0,
-		1, LO },
+		1 },
 	[ISCSI_PARAM_TARGET_RDSL] = { "TargetRecvDataSegmentLength", KEY_ISER,
 		262144, 8192, 512, 16777215 },
 	[ISCSI_PARAM_INITIATOR_RDSL] = { "InitiatorRecvDataSegmentLength",
@@ -132,11 +129,25 @@ static int find_key(const char *name, bool case_sensitive)
 	return -1;
 }
 
+/* RFC 7143 §13 "LO" keys: session-wide, settled by the leading login. */
+static const enum iscsi_param leading_only[] = {
+	ISCSI_PARAM_INITIAL_R2T,     ISCSI_PARAM_MAX_OUTSTANDING_R2T,
+	ISCSI_PARAM_IMMEDIATE_DATA,  ISCSI_PARAM_FIRST_BURST,
+	ISCSI_PARAM_MAX_BURST,       ISCSI_PARAM_DATAPDU_INORDER,
+	ISCSI_PARAM_DATASEQ_INORDER, ISCSI_PARAM_ERL,
+	ISCSI_PARAM_DEFAULT_WAIT,    ISCSI_PARAM_DEFAULT_RETAIN,
+	ISCSI_PARAM_MAX_CONNECTIONS, ISCSI_PARAM_RDMA_EXTENSIONS,
+};
+
 bool iscsi_param_leading_only(const char *key)
 {
 	int idx = find_key(key, true);
 
-	return idx >= 0 && keys[idx].leading_only;
+	for (size_t i = 0; idx >= 0 && i < sizeof(leading_only) /
+						   sizeof(leading_only[0]); i++)
+		if ((int)leading_only[i] == idx)
+			return true;
+	return false;
 }
 
 /* Strict decimal/hex number parse as tgt's strtol(…, 0). */
