@@ -512,6 +512,13 @@ static uint8_t next_stage(struct iscsi_login *login, uint8_t req_flags,
 	return nsg;
 }
 
+/* A new session needs a TSIH of its own; a joining connection has its
+ * session's. */
+static bool tsih_missing(const struct iscsi_login *login)
+{
+	return !login->new_tsih && !login->tsih;
+}
+
 static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 {
 	struct iscsi_login *login = conn->login;
@@ -530,7 +537,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	free(login->text);
 	login->text = NULL;
 	login->text_len = 0;
-	if (!status && !login->new_tsih && !login->tsih &&
+	if (!status && tsih_missing(login) &&
 	    login->csg != ISCSI_STAGE_SECURITY)
 		login->new_tsih = registry_alloc_tsih();
 	if (status) {
@@ -540,8 +547,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	}
 	next = next_stage(login, req_flags, &rsp_flags);
 	declare_target_keys(conn, &out, login->csg);
-	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih &&
-	    !login->tsih)
+	if (next == ISCSI_STAGE_FULL_FEATURE && tsih_missing(login))
 		login->new_tsih = registry_alloc_tsih();
 	if (next == ISCSI_STAGE_FULL_FEATURE && !login->discovery &&
 	    !login_target(login)) {
@@ -549,8 +555,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 		login_fail(conn, ISCSI_LOGIN_TARGET_REMOVED);
 		return;
 	}
-	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih &&
-	    !login->tsih) {
+	if (next == ISCSI_STAGE_FULL_FEATURE && tsih_missing(login)) {
 		kv_text_free(&out);
 		login_fail(conn, ISCSI_LOGIN_OUT_OF_RESOURCES);
 		return;

@@ -251,8 +251,9 @@ static void join_params(struct iscsi_conn *conn, struct iscsi_session *sess)
 
 /* Ends what the new connection replaces: the initiator port's old session
  * (session reinstatement), or the session's connection with the same CID
- * (connection reinstatement). Their commands are aborted. */
-static void replace_old(struct iscsi_conn *conn,
+ * (connection reinstatement). Their commands are aborted. Returns whether
+ * there was such a thing. */
+static bool replace_old(struct iscsi_conn *conn,
 			const struct iscsi_login_result *r)
 {
 	struct iscsi_session *old;
@@ -260,20 +261,21 @@ static void replace_old(struct iscsi_conn *conn,
 
 	if (!r->joining) {
 		old = iscsi_session_find(conn->itgt, r->initiator, r->isid);
-		if (old) {
-			log_info("%s: session %u of %s reinstated",
-				 conn->peer_ip, old->tsih, r->initiator);
-			iscsi_session_close(old);
-		}
-		return;
+		if (!old)
+			return false;
+		log_info("%s: session %u of %s reinstated", conn->peer_ip,
+			 old->tsih, r->initiator);
+		iscsi_session_close(old);
+		return true;
 	}
 	old = iscsi_session_find_tsih(conn->itgt, r->tsih);
 	old_conn = old ? iscsi_session_find_conn(old, conn->cid) : NULL;
-	if (old_conn && old_conn != conn) {
-		log_info("%s: connection %u of session %u reinstated",
-			 conn->peer_ip, conn->cid, r->tsih);
-		iscsi_conn_close(old_conn);
-	}
+	if (!old_conn || old_conn == conn)
+		return false;
+	log_info("%s: connection %u of session %u reinstated", conn->peer_ip,
+		 conn->cid, r->tsih);
+	iscsi_conn_close(old_conn);
+	return true;
 }
 
 /* Links the connection into its session (new or joined) and starts
@@ -315,8 +317,8 @@ static bool join_session(struct iscsi_conn *conn,
 	if (!sess || iscsi_session_check_join(conn->itgt, r->tsih,
 					      r->initiator, r->isid,
 					      conn->cid)) {
-		log_info("%s: session %u gone before connection %u joined",
-			 conn->peer_ip, r->tsih, conn->cid);
+		log_info("%s: connection %u cannot join session %u any more",
+			 conn->peer_ip, conn->cid, r->tsih);
 		return false;
 	}
 	join_params(conn, sess);
@@ -328,14 +330,17 @@ static bool join_session(struct iscsi_conn *conn,
 /* Ends what the connection replaces and, unless commands of that are
  * still in a store, starts it. Those commands must end first, so that
  * none of them lands after the initiator's retries; the connection waits
- * in itgt->adopting meanwhile. */
+ * in itgt->adopting meanwhile. A connection that replaces nothing starts
+ * at once. */
 static void adopt_try(struct iscsi_conn *conn)
 {
 	struct iscsi_login_result r;
 
 	iscsi_login_result(conn, &r);
-	replace_old(conn, &r);
-	if (conn->itgt->aborting) {
+	if (replace_old(conn, &r) && conn->itgt->aborting) {
+		log_info("%s: connection %u starts once %u aborted commands "
+			 "have left the store", conn->peer_ip, conn->cid,
+			 conn->itgt->aborting);
 		list_add_tail(&conn->adopt_node, &conn->itgt->adopting);
 		return;
 	}

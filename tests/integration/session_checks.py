@@ -184,6 +184,30 @@ def t_reinstatement():
     c1.close()
 
 
+def t_reinstatement_in_store():
+    """The old session has a SYNCHRONIZE CACHE of 8 MiB of fresh data in
+    the store when the initiator logs in again: the new session starts
+    once it is over (test_sessions.sh looks for the log line)."""
+    name = INITIATOR + "-busy"
+    c1 = login(HOST, PORT, IQN_PLAIN, initiator=name)
+    ready(c1)
+    data = os.urandom(8 << 20)
+    write = b"\x2a\x00" + struct.pack(">IxH", 0, len(data) // 512) + b"\x00"
+    check("8 MiB written", c1.command(write, write=data)[0] == 0)
+    c1.scsi(b"\x35")
+    c1.cmdsn += 1
+    c2 = Conn(HOST, PORT)
+    c2.isid = c1.isid
+    check("reinstatement while a command is in the store",
+          c2.login(IQN_PLAIN, initiator=name) == 0 and c1.closed())
+    read = b"\x28\x00" + struct.pack(">IxH", 0, 8) + b"\x00"
+    check("the new session reads what the old one wrote",
+          ready(c2) and c2.command(read, read=4096)[2] == data[:4096])
+    c2.logout()
+    c1.close()
+    c2.close()
+
+
 def t_nop_keepalive():
     name = INITIATOR + "-nop"
     conn = login(HOST, PORT, IQN_NOP, initiator=name)
@@ -309,7 +333,8 @@ mode = sys.argv[1]
 HOST, PORT = sys.argv[2], int(sys.argv[3])
 if mode == "main":
     IQN_MCS, IQN_PLAIN, IQN_NOP = sys.argv[4:7]
-    check.run([t_mcs, t_join_refused, t_reinstatement, t_nop_keepalive])
+    check.run([t_mcs, t_join_refused, t_reinstatement,
+               t_reinstatement_in_store, t_nop_keepalive])
 elif mode == "limits":
     IQN = sys.argv[4]
     check.run([t_slow_login, t_connection_limits])

@@ -46,6 +46,12 @@ raw_checks "MC/S, logout, reinstatement and keepalive checks" main \
 	127.0.0.1 "$PORT" "${IQN}-mcs" "${IQN}-plain" "${IQN}-nop"
 run "$TGTADM" -C "$CPORT" --op show --mode target
 assert_not_contains "no session left behind" "$OUT" "I_T nexus:"
+if grep -q "starts once .* aborted commands" "$DAEMON_LOG"; then
+	echo "# a reinstated session waited for the old one's command in the store"
+else
+	echo "# note: the old session's SYNCHRONIZE CACHE ended before the" \
+		"reinstatement (no wait exercised)"
+fi
 
 # --- logout request before a forced delete --------------------------------
 # delete_with_session TID ANSWER: a raw session on TID; the delete must
