@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,11 @@ static void usage(FILE *f)
 		"  -h, --help              display this help and exit\n"
 		"  --iscsi portal=ADDR[:PORT][,portal=...]\n"
 		"                          listen on these portals\n"
+		"  --iscsi nop_interval=S,nop_count=N\n"
+		"                          NOP-In keepalive defaults of new targets\n"
+		"  --iscsi login_timeout=S a login must finish in S seconds (15)\n"
+		"  --iscsi max_conns_per_initiator=N,max_conns_per_portal=N\n"
+		"                          connection limits (256, 4096; 0: none)\n"
 		"  --pr-state-dir DIR      keep persistent reservations with\n"
 		"                          APTPL in DIR (default %s;\n"
 		"                          \"\" turns persistence off)\n",
@@ -73,24 +79,64 @@ static int parse_int(char opt, const char *arg, int min, int max, int *out)
 	return 0;
 }
 
-/* --iscsi portal=A:P,portal=B:Q (nop_interval/nop_count are accepted and
- * become target defaults later). */
+/* The numeric --iscsi settings: tgt's NOP defaults of new targets, and
+ * mtgt's login time limit and connection limits. */
+static unsigned *iscsi_setting(const char *name, size_t len, int *min)
+{
+	struct iscsi_settings *set = registry_iscsi_settings();
+	static const struct {
+		const char *name;
+		size_t offset;
+		int min;
+	} table[] = {
+		{ "nop_interval", offsetof(struct iscsi_settings, nop_interval),
+		  0 },
+		{ "nop_count", offsetof(struct iscsi_settings, nop_count), 0 },
+		{ "login_timeout",
+		  offsetof(struct iscsi_settings, login_timeout_s), 1 },
+		{ "max_conns_per_initiator",
+		  offsetof(struct iscsi_settings, max_conns_per_initiator), 0 },
+		{ "max_conns_per_portal",
+		  offsetof(struct iscsi_settings, max_conns_per_portal), 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strlen(table[i].name) != len ||
+		    strncmp(table[i].name, name, len))
+			continue;
+		*min = table[i].min;
+		return (unsigned *)((char *)set + table[i].offset);
+	}
+	return NULL;
+}
+
+/* --iscsi portal=A:P,portal=B:Q,nop_interval=S,... */
 static int parse_iscsi(char *arg, struct options *o)
 {
 	char *save = NULL;
 
 	for (char *item = strtok_r(arg, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		unsigned *setting;
+		int min, v;
+
 		if (!strncmp(item, "portal=", 7)) {
 			if (o->nr_portals == MAX_PORTALS)
 				return -1;
 			o->portals[o->nr_portals++] = item + 7;
-		} else if (strncmp(item, "nop_interval=", 13) &&
-			   strncmp(item, "nop_count=", 10)) {
+			continue;
+		}
+		setting = eq ? iscsi_setting(item, (size_t)(eq - item), &min)
+			     : NULL;
+		if (!setting) {
 			fprintf(stderr, "tgtd: unknown iscsi option '%s'\n",
 				item);
 			return -1;
 		}
+		if (parse_int('I', eq + 1, min, 1000000, &v))
+			return -1;
+		*setting = (unsigned)v;
 	}
 	return 0;
 }

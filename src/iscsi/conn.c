@@ -43,6 +43,42 @@ static void login_timeout(struct ev_loop *loop, void *arg)
 	iscsi_conn_close(conn);
 }
 
+static bool over_limit(unsigned count, unsigned limit)
+{
+	return limit && count > limit;
+}
+
+/* Counts the connection against tgtd's limits per initiator address and
+ * per portal. Over a limit, the login is refused with "out of resources"
+ * (RFC 7143 §11.13.5: the target lacks connection resources), which needs
+ * its first Login Request; far over it (twice), the connection is not
+ * worth even that. Returns false to drop it at once. */
+static bool conn_admit(struct iscsi_conn *conn)
+{
+	const struct iscsi_settings *set = registry_iscsi_settings();
+	unsigned by_initiator, by_portal;
+
+	registry_conn_count(&conn->peer, &conn->local, &by_initiator,
+			    &by_portal);
+	conn->counted = true;
+	if (!over_limit(by_initiator, set->max_conns_per_initiator) &&
+	    !over_limit(by_portal, set->max_conns_per_portal))
+		return true;
+	log_info("%s: %u connections from this initiator, %u on this portal: "
+		 "over the limit", conn->peer_ip, by_initiator, by_portal);
+	conn->refuse_status = ISCSI_LOGIN_OUT_OF_RESOURCES;
+	return !over_limit(by_initiator, 2 * set->max_conns_per_initiator) &&
+	       !over_limit(by_portal, 2 * set->max_conns_per_portal);
+}
+
+static void conn_uncount(struct iscsi_conn *conn)
+{
+	if (!conn->counted)
+		return;
+	registry_conn_uncount(&conn->peer, &conn->local);
+	conn->counted = false;
+}
+
 struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 				  const struct sockaddr_storage *peer,
 				  const struct sockaddr_storage *local)
@@ -59,14 +95,19 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 	conn->rx_state = RX_BHS;
 	list_init(&conn->session_node);
 	list_init(&conn->main_node);
+	list_init(&conn->adopt_node);
 	list_init(&conn->tx_queue);
+	list_init(&conn->deferred_tx);
 	list_init(&conn->tasks);
+	memset(conn->aborted_itt, 0xff, sizeof(conn->aborted_itt));
 	for (int i = 0; i < ISCSI_ITT_HASH; i++)
 		list_init(&conn->itt_hash[i]);
 	iscsi_params_rfc_defaults(&conn->params);
 	conn->rx_buf_cap = 8192;
 	conn->rx_buf = malloc(conn->rx_buf_cap + 4);
-	if (!conn->rx_buf) {
+	if (!conn->rx_buf || !conn_admit(conn)) {
+		conn_uncount(conn);
+		free(conn->rx_buf);
 		free(conn);
 		return NULL;
 	}
@@ -75,33 +116,23 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 	ev_io_init(&conn->io, fd, conn_event, conn);
 	ev_timer_init(&conn->login_timer, login_timeout, conn);
 	if (ev_io_start(loop, &conn->io, EPOLLIN) < 0) {
+		conn_uncount(conn);
 		free(conn->rx_buf);
 		free(conn);
 		return NULL;
 	}
 	conn->loop = loop;
 	list_add_tail(&conn->main_node, registry_main_conns());
-	ev_timer_start(loop, &conn->login_timer, ISCSI_LOGIN_TIMEOUT_MS);
+	ev_timer_start(loop, &conn->login_timer,
+		       registry_iscsi_settings()->login_timeout_s * 1000ull);
 	return conn;
 }
 
-/* Moves a connection's fd registration to another loop. Called by the
- * main thread with the destination target's lock held. */
-int iscsi_conn_attach_loop(struct iscsi_conn *conn, struct ev_loop *loop)
+static void drop_queue(struct iscsi_conn *conn, struct list_node *queue)
 {
-	uint32_t events = conn->io.events;
-
-	ev_io_stop(&conn->io);
-	list_del(&conn->main_node);
-	conn->loop = loop;
-	return ev_io_start(loop, &conn->io, events ? events : EPOLLIN);
-}
-
-static void drop_tx_queue(struct iscsi_conn *conn)
-{
-	while (!list_empty(&conn->tx_queue)) {
+	while (!list_empty(queue)) {
 		struct iscsi_tx *tx =
-			list_first_entry(&conn->tx_queue, struct iscsi_tx, node);
+			list_first_entry(queue, struct iscsi_tx, node);
 
 		list_del(&tx->node);
 		tx->release(conn, tx, false);
@@ -133,12 +164,16 @@ void iscsi_conn_close(struct iscsi_conn *conn)
 		return;
 	conn->state = CONN_CLOSING;
 	list_del(&conn->main_node);
+	list_del(&conn->adopt_node);
 	ev_timer_stop(conn->loop, &conn->login_timer);
+	iscsi_keepalive_stop(conn);
 	if (conn->io.loop)
 		ev_io_stop(&conn->io);
 	close(conn->io.fd);
 	conn->io.fd = -1;
-	drop_tx_queue(conn);
+	conn_uncount(conn);
+	drop_queue(conn, &conn->tx_queue);
+	drop_queue(conn, &conn->deferred_tx);
 	iscsi_login_free(conn);
 	iscsi_task_free_all(conn);
 	if (conn->session) {
@@ -221,8 +256,11 @@ static void compute_digests(struct iscsi_tx *tx, struct iscsi_conn *conn)
 	}
 }
 
+/* Once per PDU, however many writes it takes: a PDU whose first write
+ * found the socket full must not take a second StatSN. */
 static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn)
 {
+	tx->started = true;
 	pdu_set_data_len(tx->bhs, tx->data_len);
 	if (tx->takes_statsn) {
 		iscsi_conn_fill_sn(conn, tx->bhs);
@@ -278,7 +316,7 @@ static int flush_tx(struct iscsi_conn *conn)
 		struct msghdr msg = { .msg_iov = out };
 		ssize_t n;
 
-		if (tx->sent == 0)
+		if (!tx->started)
 			start_tx(tx, conn);
 		msg.msg_iovlen = (size_t)tx_iov(tx, out);
 		n = sendmsg(conn->io.fd, &msg, MSG_NOSIGNAL);
@@ -316,6 +354,7 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 		return;
 	}
 	tx->sent = 0;
+	tx->started = false;
 	list_add_tail(&tx->node, &conn->tx_queue);
 	/* Try at once: most responses fit in the socket buffer, which
 	 * saves an epoll round trip. A failed send does not close the
@@ -332,7 +371,54 @@ void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
 	tx->sent = 0;
+	tx->started = false;
 	list_add_tail(&tx->node, &conn->tx_queue);
+}
+
+static bool defer_over(struct iscsi_conn *conn, const struct iscsi_tx *tx)
+{
+	switch (tx->defer) {
+	case DEFER_ABORTS:
+		return !conn->itgt || conn->itgt->aborting == 0;
+	case DEFER_CONN_IDLE:
+		return !iscsi_conn_busy(conn);
+	default:
+		return true;
+	}
+}
+
+void iscsi_conn_flush_deferred(struct iscsi_conn *conn)
+{
+	while (!list_empty(&conn->deferred_tx) &&
+	       conn->state != CONN_CLOSING) {
+		struct iscsi_tx *tx = list_first_entry(&conn->deferred_tx,
+						       struct iscsi_tx, node);
+
+		if (!defer_over(conn, tx))
+			break;
+		list_del(&tx->node);
+		iscsi_conn_queue(conn, tx);
+	}
+	/* A connection that ends after its last answer closes from its
+	 * event handler, which a writable socket calls at once. */
+	if (conn->logout_done && conn->state != CONN_CLOSING &&
+	    iscsi_conn_drained(conn) && conn->io.loop)
+		ev_io_modify(&conn->io, EPOLLIN | EPOLLOUT);
+}
+
+void iscsi_conn_defer(struct iscsi_conn *conn, struct iscsi_tx *tx)
+{
+	if (conn->state == CONN_CLOSING) {
+		tx->release(conn, tx, false);
+		return;
+	}
+	list_add_tail(&tx->node, &conn->deferred_tx);
+	iscsi_conn_flush_deferred(conn);
+}
+
+bool iscsi_conn_drained(const struct iscsi_conn *conn)
+{
+	return list_empty(&conn->tx_queue) && list_empty(&conn->deferred_tx);
 }
 
 void iscsi_conn_send_reject(struct iscsi_conn *conn, const uint8_t *bad_bhs,
@@ -686,7 +772,7 @@ static void conn_event(struct ev_loop *loop, uint32_t events, void *arg)
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_read(conn);
 	if (conn->state != CONN_CLOSING && conn->logout_done &&
-	    list_empty(&conn->tx_queue)) {
+	    iscsi_conn_drained(conn)) {
 		iscsi_conn_close(conn);
 		return;
 	}

@@ -26,10 +26,14 @@
 #define ISCSI_ADDR_MAX 64
 /* Login and text negotiation never need more than this much text. */
 #define ISCSI_LOGIN_TEXT_MAX 65536
-/* A login must finish within this time or the connection is dropped. */
-#define ISCSI_LOGIN_TIMEOUT_MS 15000
 #define ISCSI_ITT_HASH 256
 #define ISCSI_EARLY_SN_MAX 8
+/* ITTs of aborted writes a connection remembers, so that Data-Out the
+ * initiator had already sent for them is dropped quietly. */
+#define ISCSI_ABORTED_ITTS 16
+/* How long initiators get to log out after a forced target delete asked
+ * them to (Async Message, event 1), before their connections are cut. */
+#define ISCSI_LOGOUT_GRACE_S 2
 
 struct iscsi_conn;
 
@@ -47,6 +51,13 @@ struct iscsi_tx {
 	uint8_t data_digest[ISCSI_DIGEST_LEN];
 	uint8_t header_digest_len, data_digest_len;
 	bool takes_statsn;    /* advances StatSN when sent */
+	bool started;         /* sequence numbers and digests are filled */
+	/* What a deferred PDU (conn->deferred_tx) waits for. */
+	enum iscsi_defer {
+		DEFER_NONE,
+		DEFER_ABORTS,    /* TMF: aborted commands left the stores */
+		DEFER_CONN_IDLE, /* Logout: the connection's commands ended */
+	} defer;
 	/* Called when the PDU leaves the queue: sent fully (ok) or dropped
 	 * because the connection closed. Frees or recycles the tx. */
 	void (*release)(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok);
@@ -62,13 +73,26 @@ struct iscsi_portal {
 };
 
 /* Transport part of a target. Params are configured by the main thread
- * and read at login (main thread); sessions are guarded by the target
- * lock. */
+ * and read at login (main thread); the NOP settings are written by the
+ * main thread under the target lock and read by the target loop. Every
+ * other field is the target loop's and guarded by the target lock. */
 struct iscsi_target {
 	struct target *target;
 	struct iscsi_params params;
 	unsigned nop_interval, nop_count;
 	struct list_node sessions; /* struct iscsi_session, creation order */
+	/* Aborted commands still inside scsi/ or a store. TMF responses and
+	 * reinstated sessions wait until there are none (task.c). */
+	unsigned aborting;
+	/* Connections whose login finished and that wait for the old
+	 * session's commands to end before they start (session.c). */
+	struct list_node adopting;
+	/* A forced delete asked the initiators to log out: no new
+	 * connection is adopted; `retired` runs once the sessions are gone
+	 * or the grace period is over (async.c). */
+	bool dying;
+	struct ev_timer grace_timer;
+	void (*retired)(struct iscsi_target *itgt);
 };
 
 /* A session. Guarded by its target's lock; used by the target loop. */
@@ -130,6 +154,10 @@ struct iscsi_task {
 	uint32_t unsol_left;   /* unsolicited Data-Out bytes still allowed */
 	bool admitted;         /* its CmdSN has come up */
 	bool counted;          /* included in session->active */
+	/* Aborted by a TMF or a closing connection: it never answers, and
+	 * is freed when it leaves scsi/ (if there) or its CmdSN turn comes
+	 * (if it waits for one). */
+	bool aborted;
 	uint8_t early_key;     /* refused before execution: sense key */
 	uint16_t early_asc;    /* and ASC/ASCQ */
 	uint32_t r2t_offset;   /* next offset to ask for */
@@ -182,6 +210,18 @@ struct iscsi_conn {
 	struct iscsi_login *login;
 	struct target *migrate_to; /* set when login finished, main loop */
 	struct ev_timer login_timer;
+	/* Login refused at once with this status (a connection limit). */
+	uint16_t refuse_status;
+	/* Counted in the registry's per-address and per-portal totals. */
+	bool counted;
+	/* The target loop takes over the connection (session.c). */
+	struct target *adopt_target;
+	struct ev_work adopt_work;
+	struct list_node adopt_node;  /* itgt->adopting while it waits */
+	/* The transport target; set when the target loop adopts the
+	 * connection, kept until it is freed (completions of aborted
+	 * commands report to it after the session is gone). */
+	struct iscsi_target *itgt;
 
 	/* receive */
 	enum iscsi_rx_state rx_state;
@@ -199,6 +239,9 @@ struct iscsi_conn {
 
 	/* transmit */
 	struct list_node tx_queue;
+	/* Responses that must wait (TMF, Logout), in order (struct
+	 * iscsi_tx, defer says for what). */
+	struct list_node deferred_tx;
 	uint32_t stat_sn;
 	uint32_t exp_stat_sn;
 
@@ -208,6 +251,17 @@ struct iscsi_conn {
 	uint32_t next_ttt;
 	bool logout_done;      /* close once the queue drains */
 	struct ev_work free_work;
+	uint32_t aborted_itt[ISCSI_ABORTED_ITTS]; /* ring, 0xffffffff free */
+	unsigned aborted_itt_next;
+
+	/* NOP-In keepalive (keepalive.c), target loop */
+	struct ev_timer nop_timer;
+	struct iscsi_keepalive {
+		unsigned interval_s;  /* 0: off */
+		unsigned count;       /* unanswered pings tolerated */
+		unsigned unanswered;  /* pings sent since we last heard */
+		uint64_t rx_seen;     /* rx_octets at the last tick */
+	} keepalive;
 
 	/* a text response being sent in several PDUs */
 	char *text_rsp;
@@ -229,18 +283,39 @@ void iscsi_conn_put_inflight(struct iscsi_conn *conn);
 void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 /* Re-queue from a release callback (inside the flush loop): no flush. */
 void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+/* Holds a response back until what tx->defer names has happened; sends
+ * it at once if that is already the case. */
+void iscsi_conn_defer(struct iscsi_conn *conn, struct iscsi_tx *tx);
+/* Sends the deferred responses whose condition now holds, in order. */
+void iscsi_conn_flush_deferred(struct iscsi_conn *conn);
 /* A control PDU with a private copy of its data. */
 struct iscsi_tx *iscsi_tx_alloc(uint32_t data_len);
 void iscsi_conn_send_reject(struct iscsi_conn *conn, const uint8_t *bad_bhs,
 			    uint8_t reason);
 void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs);
-int iscsi_conn_attach_loop(struct iscsi_conn *conn, struct ev_loop *loop);
+/* Whether the connection has sent or queued all it will ever send (it
+ * may close once a logout or a cold reset is answered). */
+bool iscsi_conn_drained(const struct iscsi_conn *conn);
 
 /* login.c */
 void iscsi_login_rx(struct iscsi_conn *conn);
 void iscsi_login_free(struct iscsi_conn *conn);
-/* Main loop: move a connection whose login finished to its target. */
+/* Main loop: hand a connection whose login finished to its target. */
 void iscsi_login_migrate(struct iscsi_conn *conn);
+/* What the login agreed on, for the session the connection starts or
+ * joins (target loop, at adoption). */
+struct iscsi_login_result {
+	const char *initiator, *alias;
+	const uint8_t *isid;
+	uint16_t tsih;     /* the session joined, or the new session's */
+	bool joining;      /* a further connection of an existing session */
+	uint32_t cmdsn;    /* the leading login's CmdSN */
+	uint32_t window;   /* the new session's command window */
+};
+void iscsi_login_result(const struct iscsi_conn *conn,
+			struct iscsi_login_result *r);
+/* The new session took the TSIH the login allocated. */
+void iscsi_login_tsih_taken(struct iscsi_conn *conn);
 
 /* task.c: SCSI Command, Data-Out, Data-In, R2T */
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn);
@@ -253,14 +328,27 @@ void iscsi_task_free_all(struct iscsi_conn *conn);
  * command then ends with CHECK CONDITION instead of running. */
 void iscsi_scsi_cmd_drop(struct iscsi_conn *conn);
 void iscsi_data_out_digest_error(struct iscsi_conn *conn);
-bool iscsi_task_known(struct iscsi_conn *conn, uint32_t itt);
 void iscsi_session_run_pending(struct iscsi_session *sess);
+/* The task of this connection with this ITT, if it is still live (not
+ * aborted). */
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
+/* Aborts a task: it will never answer. Returns false if that is too late
+ * because its status is already going out. */
+bool iscsi_task_abort(struct iscsi_task *task);
+/* Whether the connection has commands that will still answer. */
+bool iscsi_conn_busy(const struct iscsi_conn *conn);
 
-/* misc.c: NOP, Text, Logout, TMF */
+/* tmf.c: Task Management Function Request */
+void iscsi_tmf_rx(struct iscsi_conn *conn);
+/* RFC 7143 §11.6.1 b/c: the answer to ABORT TASK for a task the target
+ * does not have, from the CmdSN it referred to. Pure; for tests too. */
+uint8_t iscsi_tmf_absent_task_response(uint32_t ref_cmdsn, uint32_t tmf_cmdsn,
+				       uint32_t exp_cmdsn, uint32_t max_cmdsn);
+
+/* misc.c: NOP, Text, Logout */
 void iscsi_nop_out_rx(struct iscsi_conn *conn);
 void iscsi_text_rx(struct iscsi_conn *conn);
 void iscsi_logout_rx(struct iscsi_conn *conn);
-void iscsi_tmf_rx(struct iscsi_conn *conn);
 /* SendTargets text for a discovery or normal session. */
 void iscsi_sendtargets(struct iscsi_conn *conn, const char *what,
 		       struct kv_text *out);
@@ -271,11 +359,26 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
 					const char *alias,
 					const uint8_t isid[6], uint16_t tsih);
 void iscsi_session_free(struct iscsi_session *sess);
+/* Ends a session: closes its connections (target loop). */
+void iscsi_session_close(struct iscsi_session *sess);
 struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
 					 const char *initiator,
 					 const uint8_t isid[6]);
 struct iscsi_session *iscsi_session_find_tsih(struct iscsi_target *itgt,
 					      uint16_t tsih);
+struct iscsi_conn *iscsi_session_find_conn(struct iscsi_session *sess,
+					   uint16_t cid);
+unsigned iscsi_session_nr_conns(const struct iscsi_session *sess);
+/* Main thread, target lock held: may this login add a connection to
+ * session tsih? Returns a login status. */
+uint16_t iscsi_session_check_join(struct iscsi_target *itgt, uint16_t tsih,
+				  const char *initiator,
+				  const uint8_t isid[6], uint16_t cid);
+/* Target loop: take over a connection whose login finished. */
+void iscsi_session_adopt(struct ev_loop *loop, void *conn);
+/* Target loop: the aborted commands are gone; adoptions waiting for
+ * that go on. */
+void iscsi_session_adopt_waiting(struct iscsi_target *itgt);
 /* CmdSN window check for a non-immediate command. */
 bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn);
 /* MaxCmdSN to advertise now: the window closes while `queue_depth`
@@ -285,6 +388,34 @@ uint32_t iscsi_session_max_cmdsn(struct iscsi_session *sess);
 void iscsi_session_note_early_sn(struct iscsi_session *sess, uint32_t cmdsn);
 /* If ExpCmdSN is such a CmdSN, steps over it and returns true. */
 bool iscsi_session_take_early_sn(struct iscsi_session *sess);
+/* Whether cmdsn was already handled ahead of its turn. */
+bool iscsi_session_early_sn_known(const struct iscsi_session *sess,
+				  uint32_t cmdsn);
+/* A non-immediate request other than a SCSI command consumes its CmdSN. */
+void iscsi_session_consume_cmdsn(struct iscsi_session *sess,
+				 const uint8_t *bhs);
+
+/* keepalive.c: NOP-In pings (target loop) */
+void iscsi_keepalive_start(struct iscsi_conn *conn);
+void iscsi_keepalive_stop(struct iscsi_conn *conn);
+enum iscsi_keepalive_action {
+	KEEPALIVE_IDLE,   /* heard from the initiator: nothing to do */
+	KEEPALIVE_PING,   /* send a NOP-In */
+	KEEPALIVE_DROP,   /* too many pings unanswered */
+};
+/* One tick of the keepalive timer given the bytes received so far. Pure;
+ * for tests too. */
+enum iscsi_keepalive_action iscsi_keepalive_tick(struct iscsi_keepalive *ka,
+						 uint64_t rx_octets);
+
+/* async.c: Async Messages (RFC 7143 §11.9) */
+/* Target loop: asks every initiator of the target to log out within
+ * grace_s seconds; itgt->retired runs when all sessions are gone or the
+ * time is up. */
+void iscsi_target_request_logout(struct iscsi_target *itgt, unsigned grace_s,
+				 void (*retired)(struct iscsi_target *itgt));
+/* A session of a dying target ended (session.c). */
+void iscsi_target_session_gone(struct iscsi_target *itgt);
 
 /* portal.c */
 int iscsi_portal_add(struct ev_loop *main_loop, const char *spec);
@@ -299,5 +430,8 @@ struct iscsi_target *iscsi_target_new(struct target *t);
 void iscsi_target_free(struct iscsi_target *itgt);
 /* Ends every connection of the target; target loop thread. */
 void iscsi_target_close_all(struct iscsi_target *itgt);
+/* Target loop: the last aborted command left scsi/; deferred TMF
+ * responses and waiting adoptions go on. */
+void iscsi_target_aborts_drained(struct iscsi_target *itgt);
 
 #endif

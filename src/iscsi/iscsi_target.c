@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "iscsi/iscsi.h"
+#include "target/registry.h"
 
 struct iscsi_target *iscsi_target_new(struct target *t)
 {
@@ -13,7 +14,10 @@ struct iscsi_target *iscsi_target_new(struct target *t)
 		return NULL;
 	itgt->target = t;
 	iscsi_params_target_defaults(&itgt->params);
+	itgt->nop_interval = registry_iscsi_settings()->nop_interval;
+	itgt->nop_count = registry_iscsi_settings()->nop_count;
 	list_init(&itgt->sessions);
+	list_init(&itgt->adopting);
 	return itgt;
 }
 
@@ -22,18 +26,32 @@ void iscsi_target_free(struct iscsi_target *itgt)
 	free(itgt);
 }
 
-/* Target thread, lock held: close every connection; sessions go with
- * their last connection. */
+/* Target thread, lock held: close every connection, those still waiting
+ * to start too; sessions go with their last connection. */
 void iscsi_target_close_all(struct iscsi_target *itgt)
 {
-	while (!list_empty(&itgt->sessions)) {
-		struct iscsi_session *sess = list_first_entry(
-			&itgt->sessions, struct iscsi_session, node);
-		struct iscsi_conn *conn = list_first_entry(
-			&sess->conns, struct iscsi_conn, session_node);
+	ev_timer_stop(itgt->target->loop, &itgt->grace_timer);
+	while (!list_empty(&itgt->adopting))
+		iscsi_conn_close(list_first_entry(&itgt->adopting,
+						  struct iscsi_conn,
+						  adopt_node));
+	while (!list_empty(&itgt->sessions))
+		iscsi_session_close(list_first_entry(
+			&itgt->sessions, struct iscsi_session, node));
+}
 
-		iscsi_conn_close(conn);
-	}
+void iscsi_target_aborts_drained(struct iscsi_target *itgt)
+{
+	struct iscsi_session *sess, *stmp;
+	struct iscsi_conn *conn, *ctmp;
+
+	/* Sending a deferred response never closes a connection here (it
+	 * closes from its event handler), so the walk is safe. */
+	list_for_each_entry_safe(sess, stmp, &itgt->sessions, node)
+		list_for_each_entry_safe(conn, ctmp, &sess->conns,
+					 session_node)
+			iscsi_conn_flush_deferred(conn);
+	iscsi_session_adopt_waiting(itgt);
 }
 
 /* A `--mode conn --op delete` on its way to the target's loop. */
@@ -46,12 +64,8 @@ struct conn_close_req {
 
 static struct iscsi_conn *find_conn(struct iscsi_session *sess, uint32_t cid)
 {
-	struct iscsi_conn *conn;
-
-	list_for_each_entry(conn, &sess->conns, session_node)
-		if (conn->cid == cid)
-			return conn;
-	return NULL;
+	return cid <= UINT16_MAX ? iscsi_session_find_conn(sess, (uint16_t)cid)
+				 : NULL;
 }
 
 /* Target loop, lock held. The connection may have gone meanwhile (the

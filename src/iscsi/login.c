@@ -1,7 +1,7 @@
 /* Login phase (RFC 7143 §6): security negotiation (AuthMethod None, or
  * CHAP when the target or discovery has incoming accounts bound) and
- * operational negotiation on the main loop, then the session is created or
- * joined and the connection is handed to its target's loop. */
+ * operational negotiation on the main loop, then the connection is handed
+ * to its target's loop, which starts or joins its session (session.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,8 @@ struct iscsi_login {
 	bool sent_tpgt;
 	bool discovery;
 	uint8_t isid[6];
-	uint16_t tsih;         /* as sent by the initiator */
+	uint16_t tsih;         /* as sent by the initiator: 0, or the session
+				* this connection joins */
 	uint16_t new_tsih;     /* allocated for a new session */
 	uint32_t itt;
 	uint32_t cmdsn;
@@ -91,6 +92,19 @@ static uint32_t login_window(const struct iscsi_login *login)
 	return depth > 128 ? 128 : depth;
 }
 
+/* RFC 7143 §11.13.4: a new session's TSIH goes out only in the final
+ * Login Response; otherwise the initiator's is echoed. */
+static uint16_t rsp_tsih(const struct iscsi_login *login, uint8_t flags,
+			 uint16_t status)
+{
+	bool final = (flags & ISCSI_LOGIN_TRANSIT) &&
+		     ISCSI_LOGIN_NSG(flags) == ISCSI_STAGE_FULL_FEATURE;
+
+	if (login->tsih || status)
+		return login->tsih;
+	return final ? login->new_tsih : 0;
+}
+
 static void fill_login_rsp(struct iscsi_conn *conn, struct iscsi_tx *tx,
 			   uint8_t flags, uint16_t status)
 {
@@ -102,7 +116,7 @@ static void fill_login_rsp(struct iscsi_conn *conn, struct iscsi_tx *tx,
 	bhs[2] = 0; /* version max */
 	bhs[3] = 0; /* version active */
 	memcpy(bhs + 8, login->isid, 6);
-	put_be16(bhs + 14, status ? 0 : login->new_tsih);
+	put_be16(bhs + 14, rsp_tsih(login, flags, status));
 	put_be32(bhs + PDU_ITT, login->itt);
 	put_be32(bhs + PDU_EXPCMDSN, login->cmdsn);
 	put_be32(bhs + PDU_MAXCMDSN, login->cmdsn + login_window(login) - 1);
@@ -284,6 +298,11 @@ static uint16_t negotiate_keys(struct iscsi_conn *conn, char *text,
 			kv_text_add(out, key, "NotUnderstood");
 			continue;
 		}
+		/* Session-wide keys were settled by the leading login. */
+		if (login->tsih && iscsi_param_leading_only(key)) {
+			kv_text_add(out, key, "Irrelevant");
+			continue;
+		}
 		if (iscsi_param_negotiate(target_params(login), &login->neg,
 					  key, value, answer, sizeof(answer)) ==
 		    ISCSI_NEGO_ANSWERED) {
@@ -325,8 +344,9 @@ static uint16_t check_initiator(struct iscsi_conn *conn)
 
 	if (!login->initiator[0])
 		return ISCSI_LOGIN_MISSING_PARAMETER;
-	if (login->discovery)
-		return ISCSI_LOGIN_OK;
+	if (login->discovery) /* discovery sessions take one connection */
+		return login->tsih ? ISCSI_LOGIN_SESSION_NOT_FOUND
+				   : ISCSI_LOGIN_OK;
 	if (!login->target_name[0])
 		return ISCSI_LOGIN_MISSING_PARAMETER;
 	t = target_find_by_name(login->target_name);
@@ -337,8 +357,17 @@ static uint16_t check_initiator(struct iscsi_conn *conn)
 		return ISCSI_LOGIN_FORBIDDEN;
 	if (t->state != TARGET_READY)
 		return ISCSI_LOGIN_SERVICE_UNAVAILABLE;
-	if (login->tsih) /* joining an existing session: MC/S not yet */
-		return ISCSI_LOGIN_SESSION_NOT_FOUND;
+	if (login->tsih) {
+		uint16_t status;
+
+		target_lock(t);
+		status = iscsi_session_check_join(t->iscsi, login->tsih,
+						  login->initiator,
+						  login->isid, conn->cid);
+		target_unlock(t);
+		if (status)
+			return status;
+	}
 	login->tid = t->tid;
 	/* The target's configured values bound the negotiation; the main
 	 * thread alone changes them, so no lock is needed to copy. */
@@ -483,6 +512,13 @@ static uint8_t next_stage(struct iscsi_login *login, uint8_t req_flags,
 	return nsg;
 }
 
+/* A new session needs a TSIH of its own; a joining connection has its
+ * session's. */
+static bool tsih_missing(const struct iscsi_login *login)
+{
+	return !login->new_tsih && !login->tsih;
+}
+
 static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 {
 	struct iscsi_login *login = conn->login;
@@ -501,7 +537,8 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	free(login->text);
 	login->text = NULL;
 	login->text_len = 0;
-	if (!status && !login->new_tsih && login->csg != ISCSI_STAGE_SECURITY)
+	if (!status && tsih_missing(login) &&
+	    login->csg != ISCSI_STAGE_SECURITY)
 		login->new_tsih = registry_alloc_tsih();
 	if (status) {
 		kv_text_free(&out);
@@ -510,7 +547,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	}
 	next = next_stage(login, req_flags, &rsp_flags);
 	declare_target_keys(conn, &out, login->csg);
-	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih)
+	if (next == ISCSI_STAGE_FULL_FEATURE && tsih_missing(login))
 		login->new_tsih = registry_alloc_tsih();
 	if (next == ISCSI_STAGE_FULL_FEATURE && !login->discovery &&
 	    !login_target(login)) {
@@ -518,7 +555,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 		login_fail(conn, ISCSI_LOGIN_TARGET_REMOVED);
 		return;
 	}
-	if (next == ISCSI_STAGE_FULL_FEATURE && !login->new_tsih) {
+	if (next == ISCSI_STAGE_FULL_FEATURE && tsih_missing(login)) {
 		kv_text_free(&out);
 		login_fail(conn, ISCSI_LOGIN_OUT_OF_RESOURCES);
 		return;
@@ -544,6 +581,10 @@ void iscsi_login_rx(struct iscsi_conn *conn)
 	if (!login->started)
 		parse_first_pdu(conn);
 	login->itt = pdu_itt(bhs);
+	if (conn->refuse_status) {
+		login_fail(conn, conn->refuse_status);
+		return;
+	}
 	/* Version-max below our only version 0, or version-min above it. */
 	if (bhs[3] > 0) {
 		login_fail(conn, ISCSI_LOGIN_UNSUPPORTED_VERSION);
@@ -570,40 +611,38 @@ void iscsi_login_rx(struct iscsi_conn *conn)
 }
 
 /* Runs on the main loop after the handler that finished the login has
- * returned: the connection leaves the main epoll and joins its target's
- * loop together with its new session, under the target lock, so the target
- * thread never sees half of it (DESIGN.md rule 4). */
+ * returned: the connection leaves the main epoll and is handed to its
+ * target's loop, which links it into its session (session.c) before it
+ * reads from it, so the target thread never sees half of it (DESIGN.md
+ * rule 4). From here on the main thread does not touch it. */
 void iscsi_login_migrate(struct iscsi_conn *conn)
 {
-	struct iscsi_login *login = conn->login;
 	struct target *t = conn->migrate_to;
-	struct iscsi_session *sess;
 
 	conn->migrate_to = NULL;
 	ev_io_stop(&conn->io);
-	target_lock(t);
-	sess = iscsi_session_new(t->iscsi, login->initiator, login->alias,
-				 login->isid, login->new_tsih);
-	if (!sess) {
-		target_unlock(t);
-		iscsi_conn_close(conn);
-		return;
-	}
-	sess->params = conn->params;
-	sess->exp_cmdsn = login->cmdsn;
-	sess->queue_depth = login_window(login);
-	sess->max_cmdsn = login->cmdsn + sess->queue_depth - 1;
-	sess->max_cmdsn_valid = true;
-	snprintf(sess->first_ip, sizeof(sess->first_ip), "%s", conn->peer_ip);
-	sess->first_cid = conn->cid;
-	login->new_tsih = 0; /* now the session's */
-	iscsi_login_free(conn);
-	conn->session = sess;
-	list_add_tail(&conn->session_node, &sess->conns);
-	conn->state = CONN_FULL_FEATURE;
-	if (iscsi_conn_attach_loop(conn, t->loop) < 0)
-		iscsi_conn_close(conn);
-	target_unlock(t);
+	list_del(&conn->main_node);
+	conn->adopt_target = t;
+	ev_post(t->loop, &conn->adopt_work, iscsi_session_adopt, conn);
+}
+
+void iscsi_login_result(const struct iscsi_conn *conn,
+			struct iscsi_login_result *r)
+{
+	const struct iscsi_login *login = conn->login;
+
+	r->initiator = login->initiator;
+	r->alias = login->alias;
+	r->isid = login->isid;
+	r->joining = login->tsih != 0;
+	r->tsih = r->joining ? login->tsih : login->new_tsih;
+	r->cmdsn = login->cmdsn;
+	r->window = login_window(login);
+}
+
+void iscsi_login_tsih_taken(struct iscsi_conn *conn)
+{
+	conn->login->new_tsih = 0;
 }
 
 /* A discovery session stays on the main loop, with a session of its own

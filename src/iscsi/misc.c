@@ -1,5 +1,4 @@
-/* The small iSCSI requests: NOP-Out, Text (SendTargets), Logout and task
- * management. */
+/* The small iSCSI requests: NOP-Out, Text (SendTargets) and Logout. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,23 +7,6 @@
 #include "common/log.h"
 #include "iscsi/iscsi.h"
 
-/* Non-immediate requests other than SCSI commands also consume a CmdSN.
- * They are answered at once; one that arrives ahead of its turn is noted
- * so that ExpCmdSN steps over it when the gap before it closes. */
-static void consume_cmdsn(struct iscsi_conn *conn)
-{
-	struct iscsi_session *sess = conn->session;
-	uint32_t cmdsn = get_be32(conn->rx_bhs + PDU_CMDSN);
-
-	if (!sess || pdu_immediate(conn->rx_bhs))
-		return;
-	if (cmdsn == sess->exp_cmdsn)
-		sess->exp_cmdsn++;
-	else if (iscsi_cmdsn_in_window(sess, cmdsn))
-		iscsi_session_note_early_sn(sess, cmdsn);
-	iscsi_session_run_pending(sess);
-}
-
 void iscsi_nop_out_rx(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
@@ -32,7 +14,7 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn)
 	uint32_t dlen = pdu_data_len(bhs);
 	struct iscsi_tx *tx;
 
-	consume_cmdsn(conn);
+	iscsi_session_consume_cmdsn(conn->session, conn->rx_bhs);
 	/* ITT 0xffffffff: an answer to our NOP-In, or a ping that wants no
 	 * reply. */
 	if (itt == ISCSI_RESERVED_TAG)
@@ -148,7 +130,7 @@ void iscsi_text_rx(struct iscsi_conn *conn)
 	char *cursor = (char *)conn->rx_buf, *key, *value;
 	struct kv_text out;
 
-	consume_cmdsn(conn);
+	iscsi_session_consume_cmdsn(conn->session, conn->rx_bhs);
 	if (ttt != ISCSI_RESERVED_TAG && conn->text_rsp && ttt == conn->text_ttt) {
 		text_send_chunk(conn, pdu_itt(bhs));
 		return;
@@ -170,91 +152,117 @@ void iscsi_text_rx(struct iscsi_conn *conn)
 	text_send_chunk(conn, pdu_itt(bhs));
 }
 
+/* Logout reasons and responses (RFC 7143 §11.14.1, §11.15.1) */
+#define LOGOUT_CLOSE_SESSION 0
+#define LOGOUT_CLOSE_CONNECTION 1
+#define LOGOUT_REMOVE_FOR_RECOVERY 2
+#define LOGOUT_RSP_CLOSED 0
+#define LOGOUT_RSP_CID_NOT_FOUND 1
+#define LOGOUT_RSP_NO_RECOVERY 2
+/* Logout Response fields */
+#define PDU_TIME2WAIT 40
+#define PDU_TIME2RETAIN 42
+
+/* Commands still waiting for data or for their CmdSN turn would never
+ * end once the initiator logs out: they are aborted. */
+static void abort_receiving(struct iscsi_conn *conn)
+{
+	struct iscsi_task *task, *tmp;
+
+	list_for_each_entry_safe(task, tmp, &conn->tasks, conn_node)
+		if (task->state == TASK_RECEIVING)
+			iscsi_task_abort(task);
+}
+
+/* Closes the session's connections other than conn (the one the Logout
+ * came on, which closes after the answer). */
+static void close_others(struct iscsi_conn *conn)
+{
+	struct iscsi_session *sess = conn->session;
+	struct iscsi_conn *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &sess->conns, session_node)
+		if (c != conn)
+			iscsi_conn_close(c);
+}
+
+/* Decides what a Logout does; returns the response code and sets
+ * *closes if conn itself ends after answering. */
+static uint8_t logout_action(struct iscsi_conn *conn, uint8_t reason,
+			     uint16_t cid, bool *closes)
+{
+	struct iscsi_conn *target_conn;
+
+	*closes = false;
+	if (reason == LOGOUT_CLOSE_SESSION) {
+		close_others(conn);
+		*closes = true;
+		return LOGOUT_RSP_CLOSED;
+	}
+	target_conn = iscsi_session_find_conn(conn->session, cid);
+	if (!target_conn)
+		return LOGOUT_RSP_CID_NOT_FOUND;
+	if (target_conn == conn)
+		*closes = true;
+	else
+		iscsi_conn_close(target_conn);
+	/* Connection recovery needs ErrorRecoveryLevel 2: at 0 the
+	 * connection and its commands are simply gone. */
+	return reason == LOGOUT_REMOVE_FOR_RECOVERY ? LOGOUT_RSP_NO_RECOVERY
+						    : LOGOUT_RSP_CLOSED;
+}
+
+/* RFC 7143 §11.15.2/3: meaningful for "connection recovery not
+ * supported" (a new logout may come after Time2Wait; the state is already
+ * gone, Time2Retain 0); for a closed session or connection they carry the
+ * negotiated defaults, which the initiator ignores below ERL 2. */
+static void logout_times(struct iscsi_conn *conn, uint8_t response,
+			 uint8_t *bhs)
+{
+	const struct iscsi_params *p = &conn->session->params;
+	uint16_t wait = (uint16_t)p->val[ISCSI_PARAM_DEFAULT_WAIT];
+	uint16_t retain = (uint16_t)p->val[ISCSI_PARAM_DEFAULT_RETAIN];
+
+	if (response == LOGOUT_RSP_CID_NOT_FOUND)
+		wait = retain = 0;
+	else if (response == LOGOUT_RSP_NO_RECOVERY)
+		retain = 0;
+	put_be16(bhs + PDU_TIME2WAIT, wait);
+	put_be16(bhs + PDU_TIME2RETAIN, retain);
+}
+
+/* The answer waits for the connection's commands in progress, whose
+ * responses go first (RFC 7143 §11.14: the logout ends the connection's
+ * tasks); a connection that closes does so once it has sent it. */
 void iscsi_logout_rx(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
 	uint8_t reason = bhs[1] & 0x7f;
 	uint16_t cid = get_be16(bhs + 20);
-	struct iscsi_tx *tx = iscsi_tx_alloc(0);
+	struct iscsi_tx *tx;
+	bool closes;
 
-	consume_cmdsn(conn);
+	iscsi_session_consume_cmdsn(conn->session, bhs);
+	if (reason > LOGOUT_REMOVE_FOR_RECOVERY) {
+		iscsi_conn_send_reject(conn, bhs,
+				       ISCSI_REJECT_INVALID_PDU_FIELD);
+		return;
+	}
+	tx = iscsi_tx_alloc(0);
 	if (!tx) {
 		iscsi_conn_close(conn);
 		return;
 	}
 	tx->bhs[0] = ISCSI_OP_LOGOUT_RSP;
 	tx->bhs[1] = ISCSI_FLAG_FINAL;
+	tx->bhs[2] = logout_action(conn, reason, cid, &closes);
 	put_be32(tx->bhs + PDU_ITT, pdu_itt(bhs));
+	logout_times(conn, tx->bhs[2], tx->bhs);
 	tx->takes_statsn = true;
-	/* One connection per session: closing another CID is unknown. */
-	if (reason != 0 && cid != conn->cid)
-		tx->bhs[2] = 1; /* CID not found */
-	else
+	if (closes) {
+		abort_receiving(conn);
 		conn->logout_done = true;
-	iscsi_conn_queue(conn, tx);
-}
-
-/* TMF responses (RFC 7143 §11.6.1) */
-#define TMF_COMPLETE 0
-#define TMF_NO_TASK 1
-#define TMF_NOT_SUPPORTED 5
-
-/* After a LOGICAL UNIT or TARGET RESET every I_T nexus, the requester's
- * too, learns of it by a unit attention (SAM-5 6.3, 6.6), and SPC-2
- * reservations of the LUs end (persistent ones stay). Commands here
- * finish quickly and are left to complete; their status still reaches
- * the initiator. */
-static void announce_reset(struct iscsi_conn *conn, const uint8_t *lun_field,
-			   bool whole_target)
-{
-	struct iscsi_session *sess = conn->session;
-
-	if (!sess || !sess->itgt)
-		return;
-	if (whole_target)
-		scsi_target_reset(sess->itgt->target);
-	else
-		scsi_lu_reset(sess->itgt->target,
-			      scsi_lun_from_wire(lun_field));
-}
-
-void iscsi_tmf_rx(struct iscsi_conn *conn)
-{
-	const uint8_t *bhs = conn->rx_bhs;
-	uint8_t function = bhs[1] & 0x7f;
-	struct iscsi_tx *tx = iscsi_tx_alloc(0);
-	uint8_t response;
-
-	consume_cmdsn(conn);
-	if (!tx) {
-		iscsi_conn_close(conn);
-		return;
+		tx->defer = DEFER_CONN_IDLE;
 	}
-	switch (function) {
-	case 1: /* ABORT TASK: commands complete quickly here; a task still
-		 * known is left to finish, as its status is about to go. */
-		response = iscsi_task_known(conn, get_be32(bhs + PDU_TTT))
-				   ? TMF_COMPLETE : TMF_NO_TASK;
-		break;
-	case 2: /* ABORT TASK SET */
-	case 3: /* CLEAR ACA */
-	case 4: /* CLEAR TASK SET */
-		response = TMF_COMPLETE;
-		break;
-	case 5: /* LOGICAL UNIT RESET */
-	case 6: /* TARGET WARM RESET */
-	case 7: /* TARGET COLD RESET */
-		announce_reset(conn, bhs + PDU_LUN, function != 5);
-		response = TMF_COMPLETE;
-		break;
-	default:
-		response = TMF_NOT_SUPPORTED;
-		break;
-	}
-	tx->bhs[0] = ISCSI_OP_TMF_RSP;
-	tx->bhs[1] = ISCSI_FLAG_FINAL;
-	tx->bhs[2] = response;
-	put_be32(tx->bhs + PDU_ITT, pdu_itt(bhs));
-	tx->takes_statsn = true;
-	iscsi_conn_queue(conn, tx);
+	iscsi_conn_defer(conn, tx);
 }

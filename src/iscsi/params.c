@@ -129,6 +129,27 @@ static int find_key(const char *name, bool case_sensitive)
 	return -1;
 }
 
+/* RFC 7143 §13 "LO" keys: session-wide, settled by the leading login. */
+static const enum iscsi_param leading_only[] = {
+	ISCSI_PARAM_INITIAL_R2T,     ISCSI_PARAM_MAX_OUTSTANDING_R2T,
+	ISCSI_PARAM_IMMEDIATE_DATA,  ISCSI_PARAM_FIRST_BURST,
+	ISCSI_PARAM_MAX_BURST,       ISCSI_PARAM_DATAPDU_INORDER,
+	ISCSI_PARAM_DATASEQ_INORDER, ISCSI_PARAM_ERL,
+	ISCSI_PARAM_DEFAULT_WAIT,    ISCSI_PARAM_DEFAULT_RETAIN,
+	ISCSI_PARAM_MAX_CONNECTIONS, ISCSI_PARAM_RDMA_EXTENSIONS,
+};
+
+bool iscsi_param_leading_only(const char *key)
+{
+	int idx = find_key(key, true);
+
+	for (size_t i = 0; idx >= 0 && i < sizeof(leading_only) /
+						   sizeof(leading_only[0]); i++)
+		if ((int)leading_only[i] == idx)
+			return true;
+	return false;
+}
+
 /* Strict decimal/hex number parse as tgt's strtol(…, 0). */
 static bool parse_number(const char *s, uint32_t *out)
 {

@@ -50,6 +50,9 @@ void iscsi_params_target_defaults(struct iscsi_params *p);
 void iscsi_params_rfc_defaults(struct iscsi_params *p);
 
 const char *iscsi_param_name(enum iscsi_param idx);
+/* Whether a key (exact name) is session-wide, negotiated on the leading
+ * connection only (RFC 7143 §13 "LO"). */
+bool iscsi_param_leading_only(const char *key);
 /* Formats a value as `show` prints it (Yes/No, None/CRC32C, numbers). */
 void iscsi_param_format(enum iscsi_param idx, uint32_t val, char *buf,
 			size_t size);

@@ -1,8 +1,13 @@
-/* Sessions: creation at the end of login, lookup, and the CmdSN window. */
+/* Sessions: creation at the end of login, lookup, the CmdSN window, and
+ * the hand-over of a connection whose login finished to its target's loop:
+ * a new session, a further connection of a session (MC/S), session
+ * reinstatement and connection reinstatement (RFC 7143 §6.3.5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
+#include "common/log.h"
 #include "iscsi/iscsi.h"
 #include "target/registry.h"
 
@@ -40,13 +45,53 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
  * with the target lock held, once its last connection is gone. */
 void iscsi_session_free(struct iscsi_session *sess)
 {
-	if (sess->itgt) {
+	struct iscsi_target *itgt = sess->itgt;
+
+	if (itgt) {
 		list_del(&sess->node);
 		it_nexus_fini(&sess->nexus);
 	}
 	if (sess->tsih)
 		registry_free_tsih(sess->tsih);
 	free(sess);
+	if (itgt && itgt->dying)
+		iscsi_target_session_gone(itgt);
+}
+
+/* The session goes with its last connection: it must not be looked at
+ * after that one is closed. */
+void iscsi_session_close(struct iscsi_session *sess)
+{
+	bool last = list_empty(&sess->conns);
+
+	while (!last) {
+		struct iscsi_conn *conn = list_first_entry(
+			&sess->conns, struct iscsi_conn, session_node);
+
+		last = conn->session_node.next == &sess->conns;
+		iscsi_conn_close(conn);
+	}
+}
+
+struct iscsi_conn *iscsi_session_find_conn(struct iscsi_session *sess,
+					   uint16_t cid)
+{
+	struct iscsi_conn *conn;
+
+	list_for_each_entry(conn, &sess->conns, session_node)
+		if (conn->cid == cid)
+			return conn;
+	return NULL;
+}
+
+unsigned iscsi_session_nr_conns(const struct iscsi_session *sess)
+{
+	const struct iscsi_conn *conn;
+	unsigned n = 0;
+
+	list_for_each_entry(conn, &sess->conns, session_node)
+		n++;
+	return n;
 }
 
 struct iscsi_session *iscsi_session_find_tsih(struct iscsi_target *itgt,
@@ -110,6 +155,32 @@ void iscsi_session_note_early_sn(struct iscsi_session *sess, uint32_t cmdsn)
 		sess->early_sn[sess->nr_early_sn++] = cmdsn;
 }
 
+bool iscsi_session_early_sn_known(const struct iscsi_session *sess,
+				  uint32_t cmdsn)
+{
+	for (unsigned i = 0; i < sess->nr_early_sn; i++)
+		if (sess->early_sn[i] == cmdsn)
+			return true;
+	return false;
+}
+
+/* Non-immediate requests other than SCSI commands also consume a CmdSN.
+ * They are answered at once; one that arrives ahead of its turn is noted
+ * so that ExpCmdSN steps over it when the gap before it closes. */
+void iscsi_session_consume_cmdsn(struct iscsi_session *sess,
+				 const uint8_t *bhs)
+{
+	uint32_t cmdsn = get_be32(bhs + PDU_CMDSN);
+
+	if (!sess || pdu_immediate(bhs))
+		return;
+	if (cmdsn == sess->exp_cmdsn)
+		sess->exp_cmdsn++;
+	else if (iscsi_cmdsn_in_window(sess, cmdsn))
+		iscsi_session_note_early_sn(sess, cmdsn);
+	iscsi_session_run_pending(sess);
+}
+
 bool iscsi_session_take_early_sn(struct iscsi_session *sess)
 {
 	for (unsigned i = 0; i < sess->nr_early_sn; i++) {
@@ -120,4 +191,198 @@ bool iscsi_session_take_early_sn(struct iscsi_session *sess)
 		return true;
 	}
 	return false;
+}
+
+/* ---- a connection joins its target (target loop, lock held) ---- */
+
+/* RFC 7143 §11.13.5: a further connection needs the session, started by
+ * the same initiator port (name and ISID), and room under the
+ * MaxConnections it negotiated; a CID already in use is a connection
+ * reinstatement and takes no more room. */
+uint16_t iscsi_session_check_join(struct iscsi_target *itgt, uint16_t tsih,
+				  const char *initiator,
+				  const uint8_t isid[6], uint16_t cid)
+{
+	struct iscsi_session *sess = iscsi_session_find_tsih(itgt, tsih);
+
+	if (!sess || strcmp(sess->initiator_name, initiator) ||
+	    memcmp(sess->isid, isid, 6))
+		return ISCSI_LOGIN_SESSION_NOT_FOUND;
+	if (!iscsi_session_find_conn(sess, cid) &&
+	    iscsi_session_nr_conns(sess) >=
+		    sess->params.val[ISCSI_PARAM_MAX_CONNECTIONS])
+		return ISCSI_LOGIN_TOO_MANY_CONNECTIONS;
+	return ISCSI_LOGIN_OK;
+}
+
+static struct iscsi_session *start_session(struct iscsi_conn *conn,
+					   const struct iscsi_login_result *r)
+{
+	struct iscsi_session *sess;
+
+	sess = iscsi_session_new(conn->itgt, r->initiator, r->alias, r->isid,
+				 r->tsih);
+	if (!sess)
+		return NULL;
+	iscsi_login_tsih_taken(conn);
+	sess->params = conn->params;
+	sess->exp_cmdsn = r->cmdsn;
+	sess->queue_depth = r->window;
+	sess->max_cmdsn = r->cmdsn + r->window - 1;
+	sess->max_cmdsn_valid = true;
+	snprintf(sess->first_ip, sizeof(sess->first_ip), "%s", conn->peer_ip);
+	sess->first_cid = conn->cid;
+	return sess;
+}
+
+/* A further connection runs with the session's values of the session-wide
+ * keys; only the connection's own (digests, data segment lengths) come
+ * from its login. */
+static void join_params(struct iscsi_conn *conn, struct iscsi_session *sess)
+{
+	static const enum iscsi_param own[] = {
+		ISCSI_PARAM_MAX_RECV_DLENGTH, ISCSI_PARAM_MAX_XMIT_DLENGTH,
+		ISCSI_PARAM_HDRDGST,          ISCSI_PARAM_DATADGST,
+		ISCSI_PARAM_IFMARKER,         ISCSI_PARAM_OFMARKER,
+	};
+	struct iscsi_params p = sess->params;
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		p.val[own[i]] = conn->params.val[own[i]];
+	conn->params = p;
+}
+
+/* Ends what the new connection replaces: the initiator port's old session
+ * (session reinstatement), or the session's connection with the same CID
+ * (connection reinstatement). Their commands are aborted. Returns whether
+ * there was such a thing. */
+static bool replace_old(struct iscsi_conn *conn,
+			const struct iscsi_login_result *r)
+{
+	struct iscsi_session *old;
+	struct iscsi_conn *old_conn;
+
+	if (!r->joining) {
+		old = iscsi_session_find(conn->itgt, r->initiator, r->isid);
+		if (!old)
+			return false;
+		log_info("%s: session %u of %s reinstated", conn->peer_ip,
+			 old->tsih, r->initiator);
+		iscsi_session_close(old);
+		return true;
+	}
+	old = iscsi_session_find_tsih(conn->itgt, r->tsih);
+	old_conn = old ? iscsi_session_find_conn(old, conn->cid) : NULL;
+	if (!old_conn || old_conn == conn)
+		return false;
+	log_info("%s: connection %u of session %u reinstated", conn->peer_ip,
+		 conn->cid, r->tsih);
+	iscsi_conn_close(old_conn);
+	return true;
+}
+
+/* Links the connection into its session (new or joined) and starts
+ * reading from it. */
+static void adopt_finish(struct iscsi_conn *conn)
+{
+	struct iscsi_login_result r;
+	struct iscsi_session *sess;
+
+	iscsi_login_result(conn, &r);
+	if (r.joining) {
+		sess = conn->session;
+	} else {
+		sess = start_session(conn, &r);
+		if (!sess) {
+			iscsi_conn_close(conn);
+			return;
+		}
+		list_add_tail(&conn->session_node, &sess->conns);
+		conn->session = sess;
+	}
+	iscsi_login_free(conn);
+	conn->state = CONN_FULL_FEATURE;
+	if (ev_io_start(conn->loop, &conn->io, EPOLLIN) < 0) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	iscsi_keepalive_start(conn);
+}
+
+/* A joining connection is linked into its session before the old one
+ * with its CID goes, so that the session survives the replacement. */
+static bool join_session(struct iscsi_conn *conn,
+			 const struct iscsi_login_result *r)
+{
+	struct iscsi_session *sess = iscsi_session_find_tsih(conn->itgt,
+							     r->tsih);
+
+	if (!sess || iscsi_session_check_join(conn->itgt, r->tsih,
+					      r->initiator, r->isid,
+					      conn->cid)) {
+		log_info("%s: connection %u cannot join session %u any more",
+			 conn->peer_ip, conn->cid, r->tsih);
+		return false;
+	}
+	join_params(conn, sess);
+	list_add_tail(&conn->session_node, &sess->conns);
+	conn->session = sess;
+	return true;
+}
+
+/* Ends what the connection replaces and, unless commands of that are
+ * still in a store, starts it. Those commands must end first, so that
+ * none of them lands after the initiator's retries; the connection waits
+ * in itgt->adopting meanwhile. A connection that replaces nothing starts
+ * at once. */
+static void adopt_try(struct iscsi_conn *conn)
+{
+	struct iscsi_login_result r;
+
+	iscsi_login_result(conn, &r);
+	if (replace_old(conn, &r) && conn->itgt->aborting) {
+		log_info("%s: connection %u starts once %u aborted commands "
+			 "have left the store", conn->peer_ip, conn->cid,
+			 conn->itgt->aborting);
+		list_add_tail(&conn->adopt_node, &conn->itgt->adopting);
+		return;
+	}
+	adopt_finish(conn);
+}
+
+/* Posted by the main thread once the login finished (DESIGN.md rule 4,
+ * with the target loop doing the linking so that it alone closes what the
+ * new connection replaces). The connection's fd is in no epoll until it
+ * starts here. */
+void iscsi_session_adopt(struct ev_loop *loop, void *arg)
+{
+	struct iscsi_conn *conn = arg;
+	struct iscsi_login_result r;
+
+	conn->loop = loop;
+	conn->itgt = conn->adopt_target->iscsi;
+	if (conn->itgt->dying) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	iscsi_login_result(conn, &r);
+	if (r.joining && !join_session(conn, &r)) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	adopt_try(conn);
+}
+
+/* Tries the waiting connections again, in login order; one that must wait
+ * again (it replaced a session that was started meanwhile) stops the
+ * walk. */
+void iscsi_session_adopt_waiting(struct iscsi_target *itgt)
+{
+	while (!list_empty(&itgt->adopting) && !itgt->aborting) {
+		struct iscsi_conn *conn = list_first_entry(
+			&itgt->adopting, struct iscsi_conn, adopt_node);
+
+		list_del(&conn->adopt_node);
+		adopt_try(conn);
+	}
 }

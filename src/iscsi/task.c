@@ -1,6 +1,14 @@
 /* SCSI commands over iSCSI: SCSI Command PDU, immediate and unsolicited
- * data, R2T and Data-Out, CmdSN ordering, Data-In with phase collapse, and
- * SCSI Response. Runs on the loop that owns the connection. */
+ * data, R2T and Data-Out, CmdSN ordering, Data-In with phase collapse,
+ * SCSI Response, and aborting a command. Runs on the loop that owns the
+ * connection.
+ *
+ * An aborted command never answers (SAM-5 7.2). Where it is decides when
+ * it goes: one inside scsi/ or a backing store is freed by its completion
+ * (and counted in itgt->aborting until then, so that TMF responses can
+ * wait for it); one waiting for its CmdSN turn stays in the session's
+ * queue so that the CmdSN order steps over it; one waiting for Data-Out
+ * goes at once, and Data-Out still on its way for it is dropped. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +22,8 @@ static unsigned itt_bucket(uint32_t itt)
 	return (itt ^ (itt >> 8)) % ISCSI_ITT_HASH;
 }
 
-static struct iscsi_task *task_find(struct iscsi_conn *conn, uint32_t itt)
+/* Aborted tasks leave the hash: only live ones are found. */
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 {
 	struct iscsi_task *task;
 
@@ -24,9 +33,19 @@ static struct iscsi_task *task_find(struct iscsi_conn *conn, uint32_t itt)
 	return NULL;
 }
 
-bool iscsi_task_known(struct iscsi_conn *conn, uint32_t itt)
+static void remember_aborted_itt(struct iscsi_conn *conn, uint32_t itt)
 {
-	return task_find(conn, itt) != NULL;
+	conn->aborted_itt[conn->aborted_itt_next] = itt;
+	conn->aborted_itt_next = (conn->aborted_itt_next + 1) %
+				 ISCSI_ABORTED_ITTS;
+}
+
+static bool aborted_itt_known(const struct iscsi_conn *conn, uint32_t itt)
+{
+	for (int i = 0; i < ISCSI_ABORTED_ITTS; i++)
+		if (conn->aborted_itt[i] == itt)
+			return itt != ISCSI_RESERVED_TAG;
+	return false;
 }
 
 static void task_free(struct iscsi_task *task)
@@ -41,8 +60,73 @@ static void task_free(struct iscsi_task *task)
 	free(task);
 }
 
+static void mark_aborted(struct iscsi_task *task)
+{
+	task->aborted = true;
+	list_del(&task->hash_node);
+	if (task->cmd.dir == SCSI_DIR_WRITE)
+		remember_aborted_itt(task->conn, task->itt);
+}
+
+/* A task inside scsi/ or a store: its completion frees it. */
+static void abort_executing(struct iscsi_task *task)
+{
+	mark_aborted(task);
+	if (task->conn->itgt)
+		task->conn->itgt->aborting++;
+}
+
+/* A task whose Data-In or SCSI Response is queued. Nothing of it written
+ * yet: it leaves the queue. A Data-In half written: it finishes (a PDU
+ * cannot be cut) and the rest is not sent. Its status half written: too
+ * late, the command has ended. */
+static bool abort_sending(struct iscsi_task *task)
+{
+	struct iscsi_tx *tx = &task->tx;
+
+	if (!tx->started) {
+		list_del(&tx->node);
+		task_free(task);
+		return true;
+	}
+	if (tx->takes_statsn)
+		return false;
+	mark_aborted(task);
+	return true;
+}
+
+bool iscsi_task_abort(struct iscsi_task *task)
+{
+	if (task->aborted)
+		return true;
+	switch (task->state) {
+	case TASK_EXECUTING:
+		abort_executing(task);
+		return true;
+	case TASK_SENDING:
+		return abort_sending(task);
+	default:
+		mark_aborted(task);
+		/* Waiting for its CmdSN turn, or its Data-Out being received
+		 * right now: freed when that is over. */
+		if (task->admitted && task->conn->rx_task != task)
+			task_free(task);
+		return true;
+	}
+}
+
+bool iscsi_conn_busy(const struct iscsi_conn *conn)
+{
+	const struct iscsi_task *task;
+
+	list_for_each_entry(task, &conn->tasks, conn_node)
+		if (!task->aborted && task->state == TASK_EXECUTING)
+			return true;
+	return false;
+}
+
 /* Called when the connection closes: tasks inside scsi/ or a store are
- * left for their completion to free; the others go now. */
+ * aborted and left for their completion to free; the others go now. */
 void iscsi_task_free_all(struct iscsi_conn *conn)
 {
 	struct iscsi_task *task, *tmp;
@@ -57,7 +141,8 @@ void iscsi_task_free_all(struct iscsi_conn *conn)
 
 	list_for_each_entry_safe(task, tmp, &conn->tasks, conn_node) {
 		if (task->state == TASK_EXECUTING) {
-			list_del(&task->hash_node);
+			if (!task->aborted)
+				abort_executing(task);
 			list_del(&task->pending_node);
 			if (task->counted && conn->session)
 				conn->session->active--;
@@ -198,7 +283,7 @@ static void datain_sent(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok)
 	struct iscsi_task *task = container_of(tx, struct iscsi_task, tx);
 	uint32_t total = datain_total(task);
 
-	if (!ok || conn->state == CONN_CLOSING) {
+	if (!ok || conn->state == CONN_CLOSING || task->aborted) {
 		task_free(task);
 		return;
 	}
@@ -225,18 +310,32 @@ static void task_respond(struct iscsi_task *task)
 	iscsi_conn_queue(task->conn, &task->tx);
 }
 
+/* An aborted command left scsi/: it goes without a word, and what waited
+ * for the aborted commands to end may go on. */
+static void aborted_task_done(struct iscsi_task *task)
+{
+	struct iscsi_conn *conn = task->conn;
+	struct iscsi_target *itgt = conn->itgt;
+
+	task_free(task);
+	iscsi_conn_put_inflight(conn);
+	if (itgt && --itgt->aborting == 0)
+		iscsi_target_aborts_drained(itgt);
+}
+
 static void task_scsi_done(struct scsi_cmd *cmd)
 {
 	struct iscsi_task *task = container_of(cmd, struct iscsi_task, cmd);
 	struct iscsi_conn *conn = task->conn;
 
-	if (conn->state == CONN_CLOSING) {
-		task_free(task);
-		iscsi_conn_put_inflight(conn);
+	if (task->aborted) {
+		aborted_task_done(task);
 		return;
 	}
-	conn->inflight--;
+	iscsi_conn_put_inflight(conn);
 	task_respond(task);
+	if (!list_empty(&conn->deferred_tx))
+		iscsi_conn_flush_deferred(conn); /* a Logout waits for this */
 	if (conn->session)
 		iscsi_session_run_pending(conn->session);
 }
@@ -324,6 +423,13 @@ static void send_r2ts(struct iscsi_task *task)
 static void task_admit(struct iscsi_task *task)
 {
 	task->admitted = true;
+	if (task->aborted) {
+		/* Its CmdSN has been stepped over; its Data-Out, if one is
+		 * coming in right now, frees it when complete. */
+		if (task->conn->rx_task != task)
+			task_free(task);
+		return;
+	}
 	task_try_execute(task);
 }
 
@@ -484,15 +590,20 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
 	conn->rx_task = NULL;
 	task->received = pdu_data_len(conn->rx_bhs);
 	/* Outside the window, or a window we already closed: the RFC has the
-	 * target drop such a command silently. */
-	if (!task->immediate && !iscsi_cmdsn_in_window(sess, task->cmdsn)) {
-		log_debug("%s: CmdSN %u outside window %u+%u", conn->peer_ip,
-			  task->cmdsn, sess->exp_cmdsn, sess->queue_depth);
+	 * target drop such a command silently; so too one whose CmdSN was
+	 * taken as received already (an ABORT TASK that came first, RFC
+	 * 7143 §11.6.1 b). */
+	if (!task->immediate &&
+	    (!iscsi_cmdsn_in_window(sess, task->cmdsn) ||
+	     iscsi_session_early_sn_known(sess, task->cmdsn))) {
+		log_debug("%s: CmdSN %u outside window %u+%u or taken",
+			  conn->peer_ip, task->cmdsn, sess->exp_cmdsn,
+			  sess->queue_depth);
 		free(task->data);
 		free(task);
 		return;
 	}
-	if (task_find(conn, task->itt)) {
+	if (iscsi_task_find(conn, task->itt)) {
 		iscsi_conn_send_reject(conn, conn->rx_bhs,
 				       ISCSI_REJECT_TASK_IN_PROGRESS);
 		free(task->data);
@@ -551,9 +662,15 @@ int iscsi_data_out_begin(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
 	uint32_t itt = pdu_itt(bhs);
-	struct iscsi_task *task = task_find(conn, itt);
+	struct iscsi_task *task = iscsi_task_find(conn, itt);
 
 	conn->rx_dest = NULL;
+	if (!task && aborted_itt_known(conn, itt)) {
+		/* Sent before the initiator learnt of the abort: dropped. */
+		log_debug("%s: Data-Out for aborted itt 0x%x dropped",
+			  conn->peer_ip, itt);
+		return 0;
+	}
 	if (!task || !data_out_fits(conn, task, bhs)) {
 		log_error("%s: Data-Out itt 0x%x ttt 0x%x sn %u off %u len %u "
 			  "does not match a transfer", conn->peer_ip, itt,
@@ -586,6 +703,15 @@ void iscsi_data_out_rx(struct iscsi_conn *conn)
 	uint32_t ttt = get_be32(conn->rx_bhs + PDU_TTT);
 
 	conn->rx_task = NULL;
+	if (!task)
+		return; /* data of an aborted command, dropped */
+	if (task->aborted) {
+		/* Aborted while this PDU came in: it may go now, unless it
+		 * still waits for its CmdSN turn. */
+		if (task->admitted)
+			task_free(task);
+		return;
+	}
 	task->received += len;
 	if (ttt != ISCSI_RESERVED_TAG) {
 		solicited_data(task, find_seq(task, ttt), len, final);
@@ -621,6 +747,10 @@ void iscsi_data_out_digest_error(struct iscsi_conn *conn)
 {
 	struct iscsi_task *task = conn->rx_task;
 
+	if (!task || task->aborted) {
+		iscsi_data_out_rx(conn);
+		return;
+	}
 	task->early_key = SK_ABORTED_COMMAND;
 	task->early_asc = ASC_PROTOCOL_SERVICE_CRC_ERROR;
 	iscsi_data_out_rx(conn);

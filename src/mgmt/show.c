@@ -83,20 +83,31 @@ static void show_lu(const struct scsi_lu *lu, struct strbuf *out)
 		      lu->path ? lu->path : "None", flags);
 }
 
+static void show_connection(uint16_t cid, const char *ip, struct strbuf *out)
+{
+	strbuf_printf(out,
+		      "            Connection: %u\n"
+		      "                IP Address: %s\n",
+		      cid, ip);
+}
+
+/* Every connection of a session (MC/S), as tgt lists them. */
 static void show_nexuses(struct target *t, struct strbuf *out)
 {
 	struct iscsi_session *sess;
+	struct iscsi_conn *conn;
 
 	list_for_each_entry(sess, &t->iscsi->sessions, node) {
 		strbuf_printf(out,
 			      "        I_T nexus: %u\n"
-			      "            Initiator: %s alias: %s\n"
-			      "            Connection: %u\n"
-			      "                IP Address: %s\n",
+			      "            Initiator: %s alias: %s\n",
 			      sess->tsih, sess->initiator_name,
 			      sess->initiator_alias[0] ? sess->initiator_alias
-						       : "none",
-			      sess->first_cid, sess->first_ip);
+						       : "none");
+		if (list_empty(&sess->conns))
+			show_connection(sess->first_cid, sess->first_ip, out);
+		list_for_each_entry(conn, &sess->conns, session_node)
+			show_connection(conn->cid, conn->peer_ip, out);
 	}
 }
 

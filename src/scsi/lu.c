@@ -78,3 +78,12 @@ void scsi_lu_free(struct scsi_lu *lu)
 	free(lu->path);
 	free(lu);
 }
+
+void scsi_lu_reset(struct scsi_lu *lu)
+{
+	/* SPC-2 reservations end, persistent ones stay (SPC-4 5.13.1);
+	 * SBC-3: a logical unit reset ends medium removal prevention. */
+	scsi_pr_lu_reset(lu);
+	sbc_prevent_clear(lu);
+	scsi_ua_queue_all(lu->target, NULL, lu->lun, ASC_BUS_DEVICE_RESET);
+}

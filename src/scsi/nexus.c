@@ -77,27 +77,6 @@ void scsi_ua_queue_all(struct target *target, struct it_nexus *except,
 			scsi_ua_queue(nexus, lun, asc);
 }
 
-void scsi_lu_reset(struct target *target, uint64_t lun)
-{
-	struct scsi_lu *lu = scsi_find_lu(target, lun);
-
-	if (!lu)
-		return;
-	scsi_pr_lu_reset(lu);
-	sbc_prevent_clear(lu);
-	scsi_ua_queue_all(target, NULL, lun, ASC_BUS_DEVICE_RESET);
-}
-
-void scsi_target_reset(struct target *target)
-{
-	struct scsi_lu *lu;
-
-	if (!target)
-		return;
-	list_for_each_entry(lu, &target->lus, node)
-		scsi_lu_reset(target, lu->lun);
-}
-
 void scsi_ua_drop_lun(struct target *target, uint64_t lun)
 {
 	struct it_nexus *nexus;

@@ -62,6 +62,7 @@ struct ev_loop;
 #define ASC_WRITE_PROTECT 0x2700
 #define ASC_POWERON_RESET 0x2900
 #define ASC_BUS_DEVICE_RESET 0x2903 /* BUS DEVICE RESET FUNCTION OCCURRED */
+#define ASC_COMMANDS_CLEARED 0x2f00 /* COMMANDS CLEARED BY ANOTHER INITIATOR */
 #define ASC_PARAMETERS_CHANGED 0x2a00
 #define ASC_MODE_PARAMETERS_CHANGED 0x2a01
 #define ASC_CAPACITY_CHANGED 0x2a09
@@ -279,6 +280,12 @@ void scsi_lun_to_wire(uint64_t lun, uint8_t out[8]);
 struct scsi_lu *scsi_lu_new(struct target *target, int tid, uint64_t lun,
 			    uint8_t type);
 void scsi_lu_free(struct scsi_lu *lu);
+/* LOGICAL UNIT RESET (SAM-5 6.3.3), once its task set has been aborted by
+ * the transport: the LU's state returns to its reset values (no medium
+ * removal prevention, no SPC-2 reservation; persistent reservations
+ * stay) and every I_T nexus gets BUS DEVICE RESET FUNCTION OCCURRED.
+ * Target lock held. */
+void scsi_lu_reset(struct scsi_lu *lu);
 
 /* I_T nexus lifetime and unit attentions. it_nexus_init queues POWER ON,
  * RESET OR BUS DEVICE RESET OCCURRED for every LUN of the target.
@@ -296,11 +303,6 @@ void scsi_ua_queue(struct it_nexus *nexus, uint64_t lun, uint16_t asc);
 void scsi_ua_queue_all(struct target *target, struct it_nexus *except,
 		       uint64_t lun, uint16_t asc);
 void scsi_ua_drop_lun(struct target *target, uint64_t lun);
-/* LOGICAL UNIT RESET of lun, or of every LU for a target reset: every
- * nexus gets the reset unit attention and SPC-2 reservations end;
- * persistent reservations survive (SPC-4 5.13.1). */
-void scsi_lu_reset(struct target *target, uint64_t lun);
-void scsi_target_reset(struct target *target);
 
 /* Persist Through Power Loss (APTPL) for a LU: its reservation state
  * lives in dir as a file named after the target and the LUN, and is

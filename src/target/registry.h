@@ -1,10 +1,13 @@
-/* Daemon-wide state beside the target list, all owned by the main thread:
- * the session id (TSIH) allocator, the system state and the portals. */
+/* Daemon-wide state beside the target list, owned by the main thread
+ * unless said otherwise: the session id (TSIH) allocator, the system
+ * state, the portals, tgtd's --iscsi settings and the connection counts
+ * behind its connection limits. */
 #ifndef MTGT_TARGET_REGISTRY_H
 #define MTGT_TARGET_REGISTRY_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "common/list.h"
 
@@ -33,5 +36,35 @@ struct list_node *registry_portals(void);
 /* Connections served by the main loop: logging in, or in a discovery
  * session (struct iscsi_conn, linked by main_node). */
 struct list_node *registry_main_conns(void);
+
+/* tgtd's --iscsi settings. Written by the main thread before any target
+ * or portal exists, read-only afterwards (so any thread may read them). */
+struct iscsi_settings {
+	unsigned nop_interval, nop_count; /* NOP-In defaults of new targets */
+	unsigned login_timeout_s;         /* a login must finish in time */
+	/* Connections at once from one initiator address, and on one portal
+	 * (local address and port); 0 means no limit. */
+	unsigned max_conns_per_initiator;
+	unsigned max_conns_per_portal;
+};
+#define ISCSI_DEFAULT_LOGIN_TIMEOUT_S 15
+#define ISCSI_DEFAULT_MAX_CONNS_PER_INITIATOR 256
+#define ISCSI_DEFAULT_MAX_CONNS_PER_PORTAL 4096
+struct iscsi_settings *registry_iscsi_settings(void);
+
+/* Open connections by initiator address and by portal. Any thread (a
+ * connection closes on its target's thread); a mutex guards the counts.
+ * registry_conn_count() adds one connection and returns both totals,
+ * this one included. */
+void registry_conn_count(const struct sockaddr_storage *peer,
+			 const struct sockaddr_storage *local,
+			 unsigned *by_initiator, unsigned *by_portal);
+void registry_conn_uncount(const struct sockaddr_storage *peer,
+			   const struct sockaddr_storage *local);
+
+/* Targets deleted with --force that still give their initiators time to
+ * log out: off the target list, joined and freed when their thread ends
+ * (struct target, linked by node). */
+struct list_node *registry_retiring_targets(void);
 
 #endif

@@ -57,6 +57,20 @@ static bool name_valid(const char *name)
 	return true;
 }
 
+static void target_free(struct target *t);
+
+/* Main thread: a retired target's thread has ended or is ending. */
+static void reap(struct ev_loop *loop, void *arg)
+{
+	struct target *t = arg;
+
+	(void)loop;
+	if (!t->joined)
+		pthread_join(t->thread, NULL);
+	list_del(&t->node);
+	target_free(t);
+}
+
 static void *target_thread(void *arg)
 {
 	struct target *t = arg;
@@ -67,6 +81,11 @@ static void *target_thread(void *arg)
 
 	ev_run(t->loop);
 	pthread_mutex_unlock(&t->lock.mutex);
+	/* Nobody joins a retired target's thread: it tells the main
+	 * thread it is done. t->retired was set before the thread was told
+	 * to retire, through the loop's work queue. */
+	if (t->retired)
+		ev_post(t->main_loop, &t->reap_work, reap, t);
 	return NULL;
 }
 
@@ -150,7 +169,6 @@ enum tgtadm_err target_create(int tid, const char *name,
 	struct target *t;
 	char thread_name[16];
 
-	(void)main_loop;
 	if (tid <= 0 || !name || !name_valid(name))
 		return TGTADM_INVALID_REQUEST;
 	if (target_find(tid) || target_find_by_name(name))
@@ -158,6 +176,7 @@ enum tgtadm_err target_create(int tid, const char *name,
 	t = target_alloc(tid, name);
 	if (!t)
 		return TGTADM_NOMEM;
+	t->main_loop = main_loop;
 	if (pthread_create(&t->thread, NULL, target_thread, t)) {
 		target_free(t);
 		return TGTADM_NOMEM;
@@ -206,6 +225,34 @@ static void stop_thread(struct target *t)
 	pthread_join(t->thread, NULL);
 }
 
+/* Target thread: the initiators logged out, or their time is up. */
+static void retired_on_loop(struct iscsi_target *itgt)
+{
+	shutdown_on_loop(itgt->target->loop, itgt->target);
+}
+
+static void retire_on_loop(struct ev_loop *loop, void *arg)
+{
+	struct target *t = arg;
+
+	(void)loop;
+	iscsi_target_request_logout(t->iscsi, ISCSI_LOGOUT_GRACE_S,
+				    retired_on_loop);
+}
+
+/* A forced delete of a target with sessions: the target is gone for
+ * management at once (name and tid free again), while its loop asks the
+ * initiators to log out and ends the sessions after a grace period. The
+ * main thread does not wait: reap() frees the target when its thread
+ * ends. */
+static void retire(struct target *t)
+{
+	list_del(&t->node);
+	list_add_tail(&t->node, registry_retiring_targets());
+	t->retired = true;
+	ev_post(t->loop, &t->shutdown_work, retire_on_loop, t);
+}
+
 enum tgtadm_err target_destroy(int tid, bool force)
 {
 	struct target *t = target_find(tid);
@@ -218,6 +265,10 @@ enum tgtadm_err target_destroy(int tid, bool force)
 	target_unlock(t);
 	if (busy && !force)
 		return TGTADM_TARGET_ACTIVE;
+	if (busy && t->main_loop) {
+		retire(t);
+		return TGTADM_SUCCESS;
+	}
 	stop_thread(t);
 	list_del(&t->node);
 	target_free(t);
@@ -226,11 +277,19 @@ enum tgtadm_err target_destroy(int tid, bool force)
 
 void target_destroy_all(void)
 {
-	while (!list_empty(target_list())) {
-		struct target *t =
-			list_first_entry(target_list(), struct target, node);
+	struct target *t;
 
-		target_destroy(t->tid, true);
+	while (!list_empty(target_list())) {
+		t = list_first_entry(target_list(), struct target, node);
+		stop_thread(t);
+		list_del(&t->node);
+		target_free(t);
+	}
+	/* Retired targets end within their grace period; the reap each
+	 * posted is run by the caller's ev_drain() of the main loop. */
+	list_for_each_entry(t, registry_retiring_targets(), node) {
+		pthread_join(t->thread, NULL);
+		t->joined = true;
 	}
 }
 

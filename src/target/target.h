@@ -111,9 +111,16 @@ struct target {
 	int tid;
 	char name[TARGET_NAME_MAX + 1];
 	struct ev_loop *loop;  /* loop serving its sessions after login */
+	struct ev_loop *main_loop; /* where a retired target is reaped */
 	pthread_t thread;      /* runs loop; named tgt/<tid> */
 	struct ev_work shutdown_work;   /* posted by target_destroy */
 	struct ev_timer shutdown_timer; /* target thread, while draining */
+	/* Deleted with --force while sessions existed: off the target list,
+	 * its initiators asked to log out; the main thread joins and frees
+	 * it when its thread has ended (reap_work). */
+	bool retired;
+	bool joined;
+	struct ev_work reap_work;
 	struct account_binds accounts;  /* main thread only */
 	struct target_redirect redirect; /* main thread only */
 
@@ -133,7 +140,11 @@ struct list_node *target_list(void); /* ascending tid */
 
 enum tgtadm_err target_create(int tid, const char *name,
 			      struct ev_loop *loop);
+/* With force and sessions, the target leaves the list at once and its
+ * sessions end in the background, after their initiators were asked to
+ * log out (at most ISCSI_LOGOUT_GRACE_S seconds). */
 enum tgtadm_err target_destroy(int tid, bool force);
+/* Shutdown: ends every target now, retired ones included. */
 void target_destroy_all(void);
 
 /* Lock helpers for threads other than the target's loop thread. */

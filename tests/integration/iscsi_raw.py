@@ -1,7 +1,9 @@
 """A small raw iSCSI initiator for tests that need what no tool can do:
 every CHAP algorithm, mutual CHAP with chosen challenges, malformed CHAP
 values, CRC32C digests checked on every received PDU and corrupted on
-purpose on sent ones.
+purpose on sent ones, task management at chosen moments, several
+connections of one session (MC/S), session reinstatement, logouts of
+every kind, and an initiator that stops answering NOP-In.
 
 Pure Python (no iSCSI library), so that it checks the target against an
 independent implementation: CRC32C here is the bitwise definition of RFC
@@ -133,20 +135,66 @@ class DigestError(Exception):
     pass
 
 
+# Task management functions and responses (RFC 7143 §11.5-11.6, RFC 7144)
+TMF_ABORT_TASK, TMF_ABORT_TASK_SET, TMF_CLEAR_ACA, TMF_CLEAR_TASK_SET, \
+    TMF_LU_RESET, TMF_TARGET_WARM_RESET, TMF_TARGET_COLD_RESET, \
+    TMF_TASK_REASSIGN, TMF_QUERY_TASK, TMF_QUERY_TASK_SET = range(1, 11)
+TMF_COMPLETE, TMF_NO_TASK, TMF_NO_LUN, TMF_NO_REASSIGN, \
+    TMF_NOT_SUPPORTED, TMF_SUCCEEDED = 0, 1, 2, 4, 5, 7
+
+OP_NOP_IN, OP_SCSI_RSP, OP_TMF_RSP, OP_DATA_IN, OP_LOGOUT_RSP, OP_R2T, \
+    OP_ASYNC, OP_REJECT = 0x20, 0x21, 0x22, 0x25, 0x26, 0x31, 0x32, 0x3f
+
+
+def u32(b, off):
+    return struct.unpack(">I", b[off:off + 4])[0]
+
+
+def u16(b, off):
+    return struct.unpack(">H", b[off:off + 2])[0]
+
+
+class Counter:
+    """CmdSN, shared by the connections of one session."""
+
+    def __init__(self, value=1):
+        self.value = value
+
+
 class Conn:
     """One TCP connection. Digests are off until login() has agreed on
     them; corrupt_header/corrupt_data flip a bit of the next PDU's
-    digest."""
+    digest. join(other) makes it a further connection of other's session
+    (same ISID and TSIH, shared CmdSN)."""
 
-    def __init__(self, host, port, timeout=5):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=5, cid=0, source=None):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.header_digest = False
         self.data_digest = False
         self.itt = 0
-        self.cmdsn = 1
+        self.sn = Counter()
         self.exp_statsn = 0
         self.isid = b"\x80" + os.urandom(5)
         self.tsih = 0
+        self.cid = cid
+        self.pending = []  # PDUs read while waiting for another
+        self.corked = None  # bytes held back by cork()
+
+    @property
+    def cmdsn(self):
+        return self.sn.value
+
+    @cmdsn.setter
+    def cmdsn(self, value):
+        self.sn.value = value
+
+    def join(self, other, cid):
+        self.isid, self.tsih, self.sn, self.cid = \
+            other.isid, other.tsih, other.sn, cid
+        # ITTs are unique in a session: start this connection far away.
+        self.itt = 0x10000 * (cid + 1)
 
     def close(self):
         self.sock.close()
@@ -169,6 +217,18 @@ class Conn:
                 if corrupt_data:
                     d[0] ^= 1
                 out += bytes(d)
+        if self.corked is not None:
+            self.corked += out
+        else:
+            self.sock.sendall(out)
+
+    def cork(self):
+        """Holds PDUs back until uncork() sends them in one write, so that
+        the target reads them in one go."""
+        self.corked = b""
+
+    def uncork(self):
+        out, self.corked = self.corked, None
         self.sock.sendall(out)
 
     def _recv_exact(self, n):
@@ -194,8 +254,10 @@ class Conn:
         data = self._recv_exact(dlen + (-dlen % 4)) if dlen else b""
         if dlen and self.data_digest and self._recv_exact(4) != digest(data):
             raise DigestError("data digest")
-        if hdr[0] & 0x3f in (0x21, 0x23, 0x24, 0x26, 0x3f) or \
-                (hdr[0] & 0x3f == 0x25 and hdr[1] & 1):
+        op = hdr[0] & 0x3f
+        if op in (0x21, 0x22, 0x23, 0x24, 0x26, 0x32, 0x3f) or \
+                (op == 0x25 and hdr[1] & 1) or \
+                (op == 0x20 and hdr[16:20] != b"\xff" * 4):
             self.exp_statsn = struct.unpack(">I", hdr[24:28])[0] + 1
         return hdr, data[:dlen]
 
@@ -221,7 +283,8 @@ class Conn:
         if cont:
             flags |= 0x40
         data = text_data(pairs)
-        rest = struct.pack(">HHII", 0, 0, self.cmdsn, self.exp_statsn)
+        rest = struct.pack(">HHII", self.cid, 0, self.cmdsn,
+                           self.exp_statsn)
         hdr = bytearray(bhs(0x43, flags, len(data), itt=self.itt,
                             rest=rest))
         hdr[8:14] = self.isid
@@ -229,14 +292,17 @@ class Conn:
         self.send(bytes(hdr), data)
         rsp, rdata = self.recv()
         status = (rsp[36] << 8) | rsp[37]
-        if status == 0:
-            self.tsih = struct.unpack(">H", rsp[14:16])[0]
+        self.last_login_rsp = rsp
+        if status == 0 and u16(rsp, 14):
+            self.tsih = u16(rsp, 14)
         return status, parse_text(rdata), rsp[1]
 
     def login(self, target=None, chap=None, digests=None, extra=(),
               initiator=INITIATOR):
         """A full login: security stage (None or CHAP, see Chap) then
-        operational stage. Returns the login status (0 = logged in)."""
+        operational stage. Returns the login status (0 = logged in).
+        extra pairs replace or add operational keys; a value None drops
+        the key."""
         first = [("InitiatorName", initiator)]
         first += [("TargetName", target), ("SessionType", "Normal")] \
             if target else [("SessionType", "Discovery")]
@@ -256,7 +322,9 @@ class Conn:
                ("FirstBurstLength", "65536"),
                ("MaxBurstLength", "262144")]
         for key, value in extra:  # replaces a default or adds a key
-            ops = [kv for kv in ops if kv[0] != key] + [(key, value)]
+            ops = [kv for kv in ops if kv[0] != key]
+            if value is not None:
+                ops.append((key, value))
         status, keys, flags = self.login_pdu(ops, 1, 3)
         if status == 0 and not flags & 0x80:
             raise RuntimeError("target did not go to full feature phase")
@@ -305,7 +373,7 @@ class Conn:
         ("reject", reason, header) for a Reject."""
         got = b""
         while True:
-            hdr, data = self.recv()
+            hdr, data = self.next_pdu()
             op = hdr[0] & 0x3f
             if op == 0x3f:
                 return "reject", hdr[2], data
@@ -342,13 +410,84 @@ class Conn:
                   payload, corrupt_data=corrupt_data)
         return itt
 
+    # ---- reading what the target sends ----
+
+    def next_pdu(self):
+        """The next PDU: one set aside by wait_for first."""
+        if self.pending:
+            return self.pending.pop(0)
+        return self.recv()
+
+    def wait_for(self, opcode, itt=None):
+        """Reads until a PDU with this opcode (and ITT) comes; the others
+        are kept, in order, for later next_pdu()/wait_for() calls.
+        Returns (header, data)."""
+        kept = []
+        try:
+            while True:
+                hdr, data = self.next_pdu()
+                if hdr[0] & 0x3f == opcode and \
+                        (itt is None or u32(hdr, 16) == itt):
+                    return hdr, data
+                kept.append((hdr, data))
+        finally:
+            self.pending = kept + self.pending
+
+    def drain(self, wait=0.3):
+        """Every PDU that arrives within `wait` s (and those set aside)."""
+        got = self.pending
+        self.pending = []
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                got.append(self.recv())
+        except socket.timeout:
+            pass
+        finally:
+            self.sock.settimeout(5)
+        return got
+
+    # ---- task management, logout, NOP ----
+
+    def tmf(self, function, lun=1, rtt=0xffffffff, refcmdsn=0,
+            immediate=True):
+        """Sends a Task Management Function Request; returns its ITT."""
+        itt = self.next_itt()
+        rest = struct.pack(">IIIII", rtt, self.cmdsn, self.exp_statsn,
+                           refcmdsn, 0)
+        self.send(bhs(0x02 | (0x40 if immediate else 0), 0x80 | function,
+                      lun=struct.pack(">H", lun) + b"\0" * 6, itt=itt,
+                      rest=rest))
+        if not immediate:
+            self.cmdsn += 1
+        return itt
+
+    def tmf_response(self, itt):
+        """Waits for the TMF response to itt; returns its response code."""
+        return self.wait_for(OP_TMF_RSP, itt)[0][2]
+
+    def logout(self, reason=0, cid=None):
+        """Sends a Logout Request; returns (response, Time2Wait,
+        Time2Retain)."""
+        itt = self.next_itt()
+        rest = struct.pack(">HHII", self.cid if cid is None else cid, 0,
+                           self.cmdsn, self.exp_statsn)
+        self.send(bhs(0x46, 0x80 | reason, itt=itt, rest=rest))
+        hdr, _ = self.wait_for(OP_LOGOUT_RSP, itt)
+        return hdr[2], u16(hdr, 40), u16(hdr, 42)
+
+    def nop_reply(self, ttt):
+        """Answers a target's NOP-In (RFC 7143 §11.18: ITT 0xffffffff)."""
+        rest = struct.pack(">III", ttt, self.cmdsn, self.exp_statsn)
+        self.send(bhs(0x40, 0x80, itt=0xffffffff, rest=rest))
+
     def text(self, pairs):
         itt = self.next_itt()
         data = text_data(pairs)
         rest = struct.pack(">III", 0xffffffff, self.cmdsn, self.exp_statsn)
         self.send(bhs(0x04, 0x80, len(data), itt=itt, rest=rest), data)
         self.cmdsn += 1
-        hdr, rdata = self.recv()
+        hdr, rdata = self.next_pdu()
         return rdata
 
     def ready(self):

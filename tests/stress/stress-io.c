@@ -46,6 +46,12 @@
  * hold: logs in, answers NOP-Ins, and logs out on SIGTERM/SIGINT (status
  * 0). A dropped connection ends it with status 4.
  *
+ * A forced target delete first asks the initiators to log out (Async
+ * Message, event 1). libiscsi would log out and then try to log in again,
+ * forever, to a target that is gone; these clients take the request as
+ * the end of their connection instead (libiscsi's
+ * LIBISCSI_DROP_CONN_ON_ASYNC_EVENT1), which is what they check for.
+ *
  * Exit status: 0 ok, 1 data mismatch, 2 error (login, I/O, protocol),
  * 3 hang, 4 connection lost (hold).
  * Last line of output: "stress-io: ..." with counters and the slowest
@@ -1013,6 +1019,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	parse_args(argc, argv);
+	setenv("LIBISCSI_DROP_CONN_ON_ASYNC_EVENT1", "1", 0);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

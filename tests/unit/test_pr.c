@@ -888,12 +888,12 @@ static void test_spc2_ends_with_nexus_and_reset(void **state)
 	scsi_ua_drop_lun(&f->t, 0);
 	SEND_ON(f, &f->other, 1, 0x16, 0, 0, 0, 0, 0);
 	assert_good(f);
-	scsi_lu_reset(&f->t, 1);
+	scsi_lu_reset(f->disk);
 	expect_ua(f, &f->other, ASC_BUS_DEVICE_RESET);
 	expect_ua(f, &f->nexus, ASC_BUS_DEVICE_RESET);
 	SEND(f, 1, 0x16, 0, 0, 0, 0, 0);
 	assert_good(f);
-	scsi_target_reset(&f->t);
+	scsi_lu_reset(f->disk); /* the target's only LU */
 	expect_ua(f, &f->other, ASC_BUS_DEVICE_RESET);
 	expect_ua(f, &f->nexus, ASC_BUS_DEVICE_RESET);
 	SEND_ON(f, &f->other, 1, 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0);
@@ -901,7 +901,7 @@ static void test_spc2_ends_with_nexus_and_reset(void **state)
 	/* Persistent reservations survive a reset. */
 	register_both(f, 0xa, 0xb);
 	prout(f, &f->nexus, RES, EA, 0xa, 0, 0);
-	scsi_lu_reset(&f->t, 1);
+	scsi_lu_reset(f->disk);
 	expect_ua(f, &f->other, ASC_BUS_DEVICE_RESET);
 	expect_ua(f, &f->nexus, ASC_BUS_DEVICE_RESET);
 	assert_int_equal(reservation(f, NULL), EA);

@@ -147,11 +147,11 @@ static void test_prevention_ends(void **state)
 	/* A LU reset and a target reset end every one. */
 	prevent(f, &f->nexus, true);
 	prevent(f, &f->other, true);
-	scsi_lu_reset(&f->t, 1);
+	scsi_lu_reset(f->disk);
 	assert_false(f->disk->prevent_removal);
 	scsi_ua_drop_lun(&f->t, 1);
 	prevent(f, &f->other, true);
-	scsi_target_reset(&f->t);
+	scsi_lu_reset(f->disk); /* the target's only LU */
 	assert_false(f->disk->prevent_removal);
 	scsi_ua_drop_lun(&f->t, 1);
 	ssu(f, &f->other, 0x02);
