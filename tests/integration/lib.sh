@@ -9,6 +9,9 @@
 #             automatically for /usr/sbin/tgtd. Stopping then falls back to
 #             deleting the targets, `--op delete --mode system` and kill -9.
 #   KEEP_TMP=1     keep the per-test temporary directory.
+#   TGTD_WRAPPER   command words put before "$TGTD" (e.g. valgrind and its
+#             options, or nsenter into a mount namespace); it must exec the
+#             daemon so that the PID stays the daemon's.
 #
 # Every test starts its own daemon(s) on free ports, talks only to them and
 # stops them by PID. A test ends with `finish`, which prints
@@ -231,8 +234,9 @@ start_daemon() {
 	for _ in 1 2 3; do
 		pick_ports || break
 		log=$TEST_TMP/tgtd.$CPORT.log
-		"$TGTD" -f -C "$CPORT" --iscsi "portal=127.0.0.1:$PORT" \
-			"${own[@]}" "$@" \
+		# shellcheck disable=SC2086 # the wrapper is a word list
+		${TGTD_WRAPPER:-} "$TGTD" -f -C "$CPORT" \
+			--iscsi "portal=127.0.0.1:$PORT" "${own[@]}" "$@" \
 			</dev/null >>"$log" 2>&1 &
 		pid=$!
 		DAEMON_LOGS+=("$log")
