@@ -35,6 +35,7 @@ fi
 # Sanitizer builds run slower: tests use these to scale timeouts and load.
 SANITIZED=0
 case $BUILD in *asan* | *san*) SANITIZED=1 ;; esac
+case ${TGTD_WRAPPER:-} in *valgrind*) SANITIZED=1 ;; esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 START_TIMEOUT=${START_TIMEOUT:-$((SANITIZED ? 30 : 10))}
@@ -347,7 +348,7 @@ assert_daemon_alive() {
 
 # Sanitizer findings in a daemon log fail the test (each log once).
 declare -A SAN_CHECKED=()
-SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ThreadSanitizer'
+SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ThreadSanitizer|ERROR SUMMARY: [1-9]'
 check_sanitizer_log() {
 	local log=$1
 	[ -n "$log" ] && [ -f "$log" ] || return 0
