@@ -3,7 +3,7 @@
 set -e
 PKGS="build-essential pkg-config liburing-dev libisal-dev libssl-dev
 libcmocka-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra tgt
-clang libclang-rt-14-dev llvm-14 python3"
+clang libclang-rt-14-dev llvm-14 python3 libfuse3-dev fuse3 valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

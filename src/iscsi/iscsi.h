@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common/accept.h"
 #include "common/list.h"
 #include "event/loop.h"
 #include "iscsi/digest.h"
@@ -70,6 +71,7 @@ struct iscsi_portal {
 	char addr[ISCSI_ADDR_MAX]; /* as configured, brackets for IPv6 */
 	int port;                  /* actual port (also when 0 was asked) */
 	int family;
+	struct accept_reserve reserve; /* for running out of fds */
 };
 
 /* Transport part of a target. Params are configured by the main thread

@@ -64,13 +64,11 @@ static void portal_accept(struct ev_loop *loop, uint32_t events, void *arg)
 	int fd;
 
 	(void)events;
-	fd = accept4(portal->io.fd, (struct sockaddr *)&peer, &plen,
-		     SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_error("accept: %s", strerror(errno));
+	fd = accept_or_shed(portal->io.fd, &portal->reserve,
+			    (struct sockaddr *)&peer, &plen,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
 		return;
-	}
 	/* tgt closes new connections at once while the system is offline. */
 	if (registry_system_state() != SYSTEM_READY ||
 	    getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
@@ -127,8 +125,10 @@ static int add_listener(struct ev_loop *loop, const struct addrinfo *ai,
 	snprintf(portal->addr, sizeof(portal->addr), "%s", host);
 	portal->port = bound_port(fd);
 	portal->family = ai->ai_family;
+	accept_reserve_init(&portal->reserve, "iSCSI portal");
 	ev_io_init(&portal->io, fd, portal_accept, portal);
 	if (ev_io_start(loop, &portal->io, EPOLLIN) < 0) {
+		accept_reserve_close(&portal->reserve);
 		close(fd);
 		free(portal);
 		return -EIO;
@@ -189,6 +189,7 @@ static void portal_free(struct iscsi_portal *p)
 {
 	ev_io_stop(&p->io);
 	close(p->io.fd);
+	accept_reserve_close(&p->reserve);
 	list_del(&p->node);
 	free(p);
 }

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/accept.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "event/loop.h"
@@ -23,6 +24,7 @@ struct mgmt_server {
 	struct ev_io io;
 	struct ev_loop *loop;
 	int lock_fd;
+	struct accept_reserve reserve; /* for running out of fds */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -176,7 +178,8 @@ static void server_accept(struct ev_loop *loop, uint32_t events, void *arg)
 	int fd;
 
 	(void)events;
-	fd = accept4(srv->io.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept_or_shed(srv->io.fd, &srv->reserve, NULL, NULL,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (!peer_allowed(fd)) {
@@ -253,8 +256,10 @@ struct mgmt_server *mgmt_server_start(struct ev_loop *loop, int control_port)
 	fd = listen_unix(srv);
 	if (fd < 0)
 		goto fail;
+	accept_reserve_init(&srv->reserve, "management socket");
 	ev_io_init(&srv->io, fd, server_accept, srv);
 	if (ev_io_start(loop, &srv->io, EPOLLIN) < 0) {
+		accept_reserve_close(&srv->reserve);
 		close(fd);
 		goto fail;
 	}
@@ -276,6 +281,7 @@ void mgmt_server_stop(struct mgmt_server *srv)
 		return;
 	ev_io_stop(&srv->io);
 	close(srv->io.fd);
+	accept_reserve_close(&srv->reserve);
 	close(srv->lock_fd);
 	free(srv);
 }

@@ -9,6 +9,9 @@
 #             automatically for /usr/sbin/tgtd. Stopping then falls back to
 #             deleting the targets, `--op delete --mode system` and kill -9.
 #   KEEP_TMP=1     keep the per-test temporary directory.
+#   TGTD_WRAPPER   command words put before "$TGTD" (e.g. valgrind and its
+#             options, or nsenter into a mount namespace); it must exec the
+#             daemon so that the PID stays the daemon's.
 #
 # Every test starts its own daemon(s) on free ports, talks only to them and
 # stops them by PID. A test ends with `finish`, which prints
@@ -32,6 +35,7 @@ fi
 # Sanitizer builds run slower: tests use these to scale timeouts and load.
 SANITIZED=0
 case $BUILD in *asan* | *san*) SANITIZED=1 ;; esac
+case ${TGTD_WRAPPER:-} in *valgrind*) SANITIZED=1 ;; esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 START_TIMEOUT=${START_TIMEOUT:-$((SANITIZED ? 30 : 10))}
@@ -231,8 +235,9 @@ start_daemon() {
 	for _ in 1 2 3; do
 		pick_ports || break
 		log=$TEST_TMP/tgtd.$CPORT.log
-		"$TGTD" -f -C "$CPORT" --iscsi "portal=127.0.0.1:$PORT" \
-			"${own[@]}" "$@" \
+		# shellcheck disable=SC2086 # the wrapper is a word list
+		${TGTD_WRAPPER:-} "$TGTD" -f -C "$CPORT" \
+			--iscsi "portal=127.0.0.1:$PORT" "${own[@]}" "$@" \
 			</dev/null >>"$log" 2>&1 &
 		pid=$!
 		DAEMON_LOGS+=("$log")
@@ -343,7 +348,7 @@ assert_daemon_alive() {
 
 # Sanitizer findings in a daemon log fail the test (each log once).
 declare -A SAN_CHECKED=()
-SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ThreadSanitizer'
+SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ThreadSanitizer|ERROR SUMMARY: [1-9]'
 check_sanitizer_log() {
 	local log=$1
 	[ -n "$log" ] && [ -f "$log" ] || return 0
