@@ -14,8 +14,9 @@
 #include "common/log.h"
 
 #define EV_BATCH 64
-/* Services with per-loop state (ev_local_set); today only the aio store. */
-#define EV_LOCALS 2
+/* Services with per-loop state (ev_local_set): the aio store's ring, the
+ * buffer pool, the iSCSI transmit batch. */
+#define EV_LOCALS 4
 
 struct ev_local {
 	const struct ev_local_ops *ops; /* NULL: free slot */
