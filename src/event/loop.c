@@ -388,9 +388,14 @@ int ev_local_set(struct ev_loop *loop, const struct ev_local_ops *ops,
 
 static void flush_locals(struct ev_loop *loop)
 {
-	for (int i = 0; i < EV_LOCALS; i++)
-		if (loop->locals[i].ops && loop->locals[i].ops->flush)
-			loop->locals[i].ops->flush(loop, loop->locals[i].data);
+	for (int last = 0; last < 2; last++) {
+		for (int i = 0; i < EV_LOCALS; i++) {
+			const struct ev_local_ops *ops = loop->locals[i].ops;
+
+			if (ops && ops->flush && ops->flush_last == last)
+				ops->flush(loop, loop->locals[i].data);
+		}
+	}
 }
 
 void ev_run(struct ev_loop *loop)
