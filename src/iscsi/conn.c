@@ -105,6 +105,7 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 	for (int i = 0; i < ISCSI_ITT_HASH; i++)
 		list_init(&conn->itt_hash[i]);
 	iscsi_params_rfc_defaults(&conn->params);
+	rx_buf_init(&conn->rx_ahead);
 	conn->rx_buf_cap = 8192;
 	conn->rx_buf = malloc(conn->rx_buf_cap + 4);
 	if (!conn->rx_buf || !conn_admit(conn)) {
@@ -137,6 +138,7 @@ static void conn_free_now(struct ev_loop *loop, void *arg)
 	(void)loop;
 	free(conn->text_rsp);
 	free(conn->rx_buf);
+	rx_buf_free(&conn->rx_ahead);
 	free(conn);
 }
 
@@ -292,13 +294,24 @@ static void rx_dispatch(struct iscsi_conn *conn)
 	}
 }
 
+/* Reads up to want bytes into dst, through the read-ahead buffer in
+ * full-feature phase. During login only what the PDU needs is read: the
+ * connection may move to another loop after it, and bytes read ahead
+ * would stay behind with no readable socket to call for them. */
+static ssize_t rx_recv(struct iscsi_conn *conn, void *dst, size_t want)
+{
+	return rx_buf_read(&conn->rx_ahead, conn->io.fd, dst, want,
+			   conn->rx_may_recv,
+			   conn->state == CONN_FULL_FEATURE);
+}
+
 /* Reads into buf[got..want). Returns 1 when complete, 0 on EAGAIN, -1 on
  * EOF or error. */
 static int rx_fill(struct iscsi_conn *conn, uint8_t *buf, uint32_t want)
 {
 	while (conn->rx_got < want) {
-		ssize_t n = recv(conn->io.fd, buf + conn->rx_got,
-				 want - conn->rx_got, 0);
+		ssize_t n = rx_recv(conn, buf + conn->rx_got,
+				    want - conn->rx_got);
 
 		if (n > 0) {
 			conn->rx_got += (uint32_t)n;
@@ -319,8 +332,8 @@ static int rx_discard(struct iscsi_conn *conn)
 
 	while (conn->rx_got < conn->rx_len) {
 		uint32_t want = conn->rx_len - conn->rx_got;
-		ssize_t n = recv(conn->io.fd, sink,
-				 want < sizeof(sink) ? want : sizeof(sink), 0);
+		ssize_t n = rx_recv(conn, sink,
+				    want < sizeof(sink) ? want : sizeof(sink));
 
 		if (n > 0) {
 			conn->rx_got += (uint32_t)n;
@@ -478,13 +491,21 @@ static int rx_step(struct iscsi_conn *conn)
 	return -1;
 }
 
+/* Reads and handles PDUs. After RX_BUDGET of them the socket is not read
+ * any more, so that other connections get their turn; the PDUs already
+ * read ahead are still handled, since no readiness event would come back
+ * for them. */
 static void conn_read(struct iscsi_conn *conn)
 {
 	int budget = RX_BUDGET;
 
-	while (budget > 0 && conn->state != CONN_CLOSING) {
+	conn->rx_may_recv = true;
+	while (conn->state != CONN_CLOSING) {
 		struct ev_loop *loop = conn->loop;
-		int r = rx_step(conn);
+		int r;
+
+		conn->rx_may_recv = budget > 0;
+		r = rx_step(conn);
 
 		if (r < 0) {
 			iscsi_conn_close(conn);

@@ -20,6 +20,7 @@
 #include "iscsi/digest.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
+#include "iscsi/rxbuf.h"
 #include "scsi/scsi.h"
 #include "target/target.h"
 
@@ -238,6 +239,8 @@ struct iscsi_conn {
 	uint32_t rx_scratch_left;   /* data bytes to discard */
 	uint8_t rx_digest[ISCSI_DIGEST_LEN];
 	uint32_t rx_discard_crc;    /* CRC of a data segment being discarded */
+	struct rx_buf rx_ahead;     /* bytes read ahead of the state machine */
+	bool rx_may_recv;           /* this event's read budget is not spent */
 
 	/* transmit (tx.c) */
 	struct list_node tx_queue;
