@@ -116,46 +116,94 @@ size_t buf_pool_cached(const struct buf_pool *pool)
 
 /* ---- the pool of a loop ---- */
 
+/* A loop's pool and its idle check. Owned by the loop (see bufpool.h);
+ * created by the first ev_buf_get there, released after a period in which
+ * the loop took no buffer and gave none back (so an idle target holds no
+ * cached memory), or by ev_loop_destroy. */
+struct loop_pool {
+	struct buf_pool *pool;
+	struct ev_loop *loop;
+	struct ev_timer idle;
+	uint64_t uses;         /* gets and puts, ever */
+	uint64_t uses_at_tick;
+};
+
 static void loop_pool_release(void *data)
 {
-	buf_pool_destroy(data);
+	struct loop_pool *lp = data;
+
+	ev_timer_stop(lp->loop, &lp->idle);
+	buf_pool_destroy(lp->pool);
+	free(lp);
 }
 
 static const struct ev_local_ops loop_pool_ops = {
 	.release = loop_pool_release,
 };
 
-static struct buf_pool *loop_pool(struct ev_loop *loop)
+static void loop_pool_tick(struct ev_loop *loop, void *arg)
 {
-	struct buf_pool *pool = ev_local_get(loop, &loop_pool_ops);
+	struct loop_pool *lp = arg;
 
-	if (pool)
-		return pool;
-	pool = buf_pool_new(BUF_POOL_LOOP_CAP);
-	if (pool && ev_local_set(loop, &loop_pool_ops, pool) < 0) {
-		buf_pool_destroy(pool);
-		pool = NULL;
+	if (lp->uses != lp->uses_at_tick) {
+		lp->uses_at_tick = lp->uses;
+		ev_timer_start(loop, &lp->idle, BUF_POOL_IDLE_MS);
+		return;
 	}
-	return pool;
+	/* Buffers still in use are freed by ev_buf_put, poolless. */
+	ev_local_set(loop, &loop_pool_ops, NULL);
+	loop_pool_release(lp);
+}
+
+static struct loop_pool *loop_pool(struct ev_loop *loop)
+{
+	struct loop_pool *lp = ev_local_get(loop, &loop_pool_ops);
+
+	if (lp)
+		return lp;
+	lp = calloc(1, sizeof(*lp));
+	if (!lp)
+		return NULL;
+	lp->pool = buf_pool_new(BUF_POOL_LOOP_CAP);
+	lp->loop = loop;
+	ev_timer_init(&lp->idle, loop_pool_tick, lp);
+	if (!lp->pool || ev_local_set(loop, &loop_pool_ops, lp) < 0) {
+		buf_pool_destroy(lp->pool);
+		free(lp);
+		return NULL;
+	}
+	ev_timer_start(loop, &lp->idle, BUF_POOL_IDLE_MS);
+	return lp;
 }
 
 void *ev_buf_get(struct ev_loop *loop, size_t len)
 {
-	struct buf_pool *pool = loop ? loop_pool(loop) : NULL;
+	struct loop_pool *lp = loop ? loop_pool(loop) : NULL;
 
-	if (pool)
-		return buf_pool_get(pool, len);
-	return alloc_pages(len ? pages_of(len) : 1);
+	if (!lp)
+		return alloc_pages(len ? pages_of(len) : 1);
+	lp->uses++;
+	return buf_pool_get(lp->pool, len);
 }
 
 void ev_buf_put(struct ev_loop *loop, void *buf, size_t len)
 {
-	/* A loop has its pool from the buffer's get on: no creation here. */
-	struct buf_pool *pool = loop ? ev_local_get(loop, &loop_pool_ops)
-				     : NULL;
+	/* No pool is made here: without one (none yet, or released while
+	 * the buffer was in use) the buffer is simply freed. */
+	struct loop_pool *lp = loop ? ev_local_get(loop, &loop_pool_ops)
+				    : NULL;
 
-	if (pool)
-		buf_pool_put(pool, buf, len);
-	else
+	if (!lp) {
 		free(buf);
+		return;
+	}
+	lp->uses++;
+	buf_pool_put(lp->pool, buf, len);
+}
+
+size_t ev_buf_cached(struct ev_loop *loop)
+{
+	struct loop_pool *lp = ev_local_get(loop, &loop_pool_ops);
+
+	return lp ? buf_pool_cached(lp->pool) : 0;
 }

@@ -32,8 +32,10 @@ struct buf_pool;
 /* Larger buffers are not cached (they are rare, and each would take a
  * large share of the cache). */
 #define BUF_POOL_MAX_PAGES 256u
-/* Cache of one event loop's pool. */
+/* Cache of one event loop's pool; released whole when the loop used no
+ * buffer for a period of BUF_POOL_IDLE_MS to BUF_POOL_IDLE_MS * 2. */
 #define BUF_POOL_LOOP_CAP (16u << 20)
+#define BUF_POOL_IDLE_MS 2000
 
 struct buf_pool *buf_pool_new(size_t cap);
 /* Frees the cached buffers and the pool. Buffers still in use must be
@@ -52,5 +54,7 @@ size_t buf_pool_cached(const struct buf_pool *pool);
  * posix_memalign and free. */
 void *ev_buf_get(struct ev_loop *loop, size_t len);
 void ev_buf_put(struct ev_loop *loop, void *buf, size_t len);
+/* Bytes cached by the loop's pool (0 without one). */
+size_t ev_buf_cached(struct ev_loop *loop);
 
 #endif

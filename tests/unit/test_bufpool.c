@@ -100,6 +100,35 @@ static void test_loop_pool(void **state)
 	ev_buf_put(NULL, a, 100);
 }
 
+static void stop_loop(struct ev_loop *loop, void *arg)
+{
+	(void)arg;
+	ev_stop(loop);
+}
+
+/* Used within a period: kept. Unused for a whole period: released, and
+ * a buffer in use then is freed when given back. */
+static void test_loop_pool_idle_release(void **state)
+{
+	struct ev_loop *loop = ev_loop_create("idle", NULL);
+	struct ev_timer stop;
+	void *a = ev_buf_get(loop, PAGE), *b = ev_buf_get(loop, PAGE);
+
+	(void)state;
+	ev_buf_put(loop, a, PAGE);
+	assert_int_equal(ev_buf_cached(loop), PAGE);
+	ev_timer_init(&stop, stop_loop, NULL);
+	ev_timer_start(loop, &stop, BUF_POOL_IDLE_MS / 2);
+	ev_run(loop);
+	assert_int_equal(ev_buf_cached(loop), PAGE);
+	ev_timer_start(loop, &stop, 2 * BUF_POOL_IDLE_MS + 300);
+	ev_run(loop);
+	assert_int_equal(ev_buf_cached(loop), 0);
+	ev_buf_put(loop, b, PAGE); /* freed: ASan/valgrind see no leak */
+	assert_int_equal(ev_buf_cached(loop), 0);
+	ev_loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_other_size_not_reused),
 		cmocka_unit_test(test_cap_evicts_other_sizes),
 		cmocka_unit_test(test_loop_pool),
+		cmocka_unit_test(test_loop_pool_idle_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
