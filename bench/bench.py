@@ -22,6 +22,7 @@ Environment (all optional):
   BENCH_BSTYPE=           -E for the file LUNs (default: each daemon's own
                           default store, as a user would get)
   BENCH_SEQ_DEPTH=16      iodepth of the 128k sequential jobs
+  BENCH_RSS_SESSIONS=100  sessions of the rss-idle and rss-busy jobs
   BENCH_MGMT_INTERVAL=0.1 seconds between tgtadm calls in the mgmt job
   BENCH_NOISE_CORES=0.15  a run during which other processes (not the
                           daemon, fio or ksoftirqd) and the hypervisor
@@ -30,7 +31,7 @@ Environment (all optional):
   BENCH_QUIET_WAIT=30     before each run, wait up to this many seconds for
                           the machine to be idle (other work below
                           BENCH_NOISE_CORES); 0 never waits
-  BENCH_BUDGET=780        seconds the whole run should take: waiting for
+  BENCH_BUDGET=900        seconds the whole run should take: waiting for
                           quiet and re-runs only use what the remaining
                           runs leave over
   BENCH_NICE=0            nice value for the benchmark, both daemons and fio.
@@ -83,6 +84,7 @@ WITH_NULL = env("BENCH_NULL", "1") != "0"
 WITH_PERF = env("BENCH_PERF", "1") != "0"
 BSTYPE = env("BENCH_BSTYPE", "")
 SEQ_DEPTH = int(env("BENCH_SEQ_DEPTH", "16"))
+RSS_SESSIONS = int(env("BENCH_RSS_SESSIONS", "100"))
 MGMT_INTERVAL = float(env("BENCH_MGMT_INTERVAL", "0.1"))
 FIO = env("FIO", "/opt/fio-iscsi/bin/fio")
 SHM = env("BENCH_SHM", "/dev/shm")
@@ -108,7 +110,7 @@ NOISE_CORES = float(env("BENCH_NOISE_CORES", "0.15"))
 NOISE_RETRIES = int(env("BENCH_NOISE_RETRIES", "1"))
 NICE = int(env("BENCH_NICE", "0"))
 QUIET_WAIT = float(env("BENCH_QUIET_WAIT", "30"))
-BUDGET = float(env("BENCH_BUDGET", "780"))
+BUDGET = float(env("BENCH_BUDGET", "900"))
 T_START = time.monotonic()
 RUNS_LEFT = [0]     # (job, daemon) runs not yet started
 
@@ -454,6 +456,21 @@ def job_list():
         dict(name="orig-perf", title="original's job under `perf record` "
              "(profile only; numbers not comparable)",
              sections=[(t, orig) for t in (1, 2, 3)], group=True, perf=True),
+        # Memory: the daemon's RSS with many sessions, idle and busy. The
+        # sessions are spread over the three file targets; an idle one
+        # does one 4k read per second, so that it stays logged in.
+        dict(name="rss-idle", title=f"memory: {RSS_SESSIONS} sessions "
+             "logged in and idle (one 4k read per second each)",
+             sections=[(1 + i % FILE_TARGETS,
+                        {"rw": "randread", "bs": "4k", "iodepth": 1,
+                         "rate_iops": 1}) for i in range(RSS_SESSIONS)],
+             group=True, rss=True),
+        dict(name="rss-busy", title=f"memory: {RSS_SESSIONS} busy sessions "
+             "(16k randread qd8 each)",
+             sections=[(1 + i % FILE_TARGETS,
+                        {"rw": "randread", "bs": "16k", "iodepth": 8})
+                       for i in range(RSS_SESSIONS)],
+             group=True, rss=True),
     ]
     if not WITH_NULL:
         jobs = [j for j in jobs if not j.get("null")]
@@ -478,7 +495,8 @@ def write_jobfile(path, job, daemon):
         lines.append("group_reporting=1")
     for i, (tid, opts) in enumerate(job["sections"]):
         lines.append("")
-        lines.append(f"[t{tid}]")
+        # fio job names: one per target, or per session in the rss jobs
+        lines.append(f"[t{tid}.{i}]" if job.get("rss") else f"[t{tid}]")
         if not job["group"] and i > 0:
             lines.append("new_group")
         url = f"iscsi://127.0.0.1:{daemon.port}/{daemon.iqn(tid)}/1"
@@ -487,6 +505,24 @@ def write_jobfile(path, job, daemon):
             lines.append(f"{k}={v}")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+class RssSampler(threading.Thread):
+    """Samples the daemon's VmRSS every 0.25 s until stopped; keeps the
+    peak (kB)."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.stop_ev = threading.Event()
+        self.peak_kb = 0
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            kb = proc_status_kb(self.pid, "VmRSS")
+            if kb:
+                self.peak_kb = max(self.peak_kb, kb)
+            self.stop_ev.wait(0.25)
 
 
 class MgmtPoller(threading.Thread):
@@ -575,6 +611,11 @@ def run_one(job, daemon):
         res["error"] = f"{daemon.name} is not running"
         return res
     poller = MgmtPoller(daemon, 3) if job.get("mgmt") else None
+    sampler = RssSampler(daemon.pid) if job.get("rss") else None
+    if sampler:
+        res["rss0_kb"] = proc_status_kb(daemon.pid, "VmRSS")
+        res["sessions"] = len(job["sections"])
+        sampler.start()
     perf = None
     if job.get("perf"):
         perf_data = os.path.join(OUT, tag + ".perf.data")
@@ -596,6 +637,10 @@ def run_one(job, daemon):
         poller.start()
     rc, fio_out = run_fio(jobfile, jsonf, daemon)
     wall = time.monotonic() - t0
+    if sampler:
+        sampler.stop_ev.set()
+        sampler.join()
+        res["rss_peak_kb"] = sampler.peak_kb
     if poller:
         poller.stop_ev.set()
         poller.join()
@@ -722,6 +767,12 @@ def metrics(res):
             m[f"{pre}_max"] = ms[-1]
     if "mgmt_ms" in res:
         m["mgmt_fail"] = res.get("mgmt_failures", 0)
+    if res.get("rss_peak_kb"):
+        m["sessions"] = res["sessions"]
+        m["rss0_mb"] = (res.get("rss0_kb") or 0) / 1024
+        m["rss_peak_mb"] = res["rss_peak_kb"] / 1024
+        m["rss_per_session_kb"] = ((res["rss_peak_kb"] - (res.get("rss0_kb") or 0))
+                                   / res["sessions"])
     return m
 
 
@@ -774,6 +825,14 @@ ROWS = {
         ("other processes (cores)", "other_cores", "{:.2f}", None),
         ("steal %", "steal_pct", "{:.1f}", None),
     ],
+    "rss": [
+        ("sessions", "sessions", "{:.0f}", None),
+        ("IOPS", "iops", "{:.0f}", False),
+        ("daemon RSS before the job MiB", "rss0_mb", "{:.1f}", None),
+        ("daemon RSS peak MiB", "rss_peak_mb", "{:.1f}", True),
+        ("RSS growth per session KiB", "rss_per_session_kb", "{:.0f}", True),
+        ("daemon CPU µs/IO", "cpu_us_per_io", "{:.2f}", True),
+    ],
     "orig-perf": [
         ("IOPS (perf attached)", "iops", "{:.0f}", False),
         ("daemon CPU µs/IO", "cpu_us_per_io", "{:.2f}", True),
@@ -808,7 +867,7 @@ def table(jobs, results):
     for job in jobs:
         name = job["name"]
         mt = {d: metrics(results.get((name, d), {})) for d in ("tgt", "mtgt")}
-        rows = ROWS.get(name, ROWS["default"])
+        rows = ROWS.get("rss" if job.get("rss") else name, ROWS["default"])
         first = True
         for label, key, f, _lower in rows:
             a, b = mt["tgt"].get(key), mt["mtgt"].get(key)

@@ -14,8 +14,9 @@
 #include "common/log.h"
 
 #define EV_BATCH 64
-/* Services with per-loop state (ev_local_set); today only the aio store. */
-#define EV_LOCALS 2
+/* Services with per-loop state (ev_local_set): the aio store's ring, the
+ * buffer pool, the iSCSI transmit batch. */
+#define EV_LOCALS 4
 
 struct ev_local {
 	const struct ev_local_ops *ops; /* NULL: free slot */
@@ -387,9 +388,14 @@ int ev_local_set(struct ev_loop *loop, const struct ev_local_ops *ops,
 
 static void flush_locals(struct ev_loop *loop)
 {
-	for (int i = 0; i < EV_LOCALS; i++)
-		if (loop->locals[i].ops && loop->locals[i].ops->flush)
-			loop->locals[i].ops->flush(loop, loop->locals[i].data);
+	for (int last = 0; last < 2; last++) {
+		for (int i = 0; i < EV_LOCALS; i++) {
+			const struct ev_local_ops *ops = loop->locals[i].ops;
+
+			if (ops && ops->flush && ops->flush_last == last)
+				ops->flush(loop, loop->locals[i].data);
+		}
+	}
 }
 
 void ev_run(struct ev_loop *loop)

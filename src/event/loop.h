@@ -110,6 +110,9 @@ uint64_t ev_now_ms(void);
 struct ev_local_ops {
 	void (*flush)(struct ev_loop *loop, void *data);
 	void (*release)(void *data);
+	/* Flushed after the others: for a service that sends what the
+	 * others' flushes complete (responses to store completions). */
+	bool flush_last;
 };
 
 void *ev_local_get(struct ev_loop *loop, const struct ev_local_ops *ops);

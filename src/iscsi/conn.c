@@ -1,5 +1,6 @@
-/* Connection I/O: receiving PDUs (header, AHS, data segment straight into
- * its destination), dispatching them, and the transmit queue. */
+/* Connection I/O: the connection's life, receiving PDUs (header, AHS,
+ * data segment straight into its destination) and dispatching them. The
+ * transmit queue is in tx.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
@@ -97,12 +98,14 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 	list_init(&conn->main_node);
 	list_init(&conn->adopt_node);
 	list_init(&conn->tx_queue);
+	list_init(&conn->tx_batch_node);
 	list_init(&conn->deferred_tx);
 	list_init(&conn->tasks);
 	memset(conn->aborted_itt, 0xff, sizeof(conn->aborted_itt));
 	for (int i = 0; i < ISCSI_ITT_HASH; i++)
 		list_init(&conn->itt_hash[i]);
 	iscsi_params_rfc_defaults(&conn->params);
+	rx_buf_init(&conn->rx_ahead);
 	conn->rx_buf_cap = 8192;
 	conn->rx_buf = malloc(conn->rx_buf_cap + 4);
 	if (!conn->rx_buf || !conn_admit(conn)) {
@@ -128,17 +131,6 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 	return conn;
 }
 
-static void drop_queue(struct iscsi_conn *conn, struct list_node *queue)
-{
-	while (!list_empty(queue)) {
-		struct iscsi_tx *tx =
-			list_first_entry(queue, struct iscsi_tx, node);
-
-		list_del(&tx->node);
-		tx->release(conn, tx, false);
-	}
-}
-
 static void conn_free_now(struct ev_loop *loop, void *arg)
 {
 	struct iscsi_conn *conn = arg;
@@ -146,6 +138,7 @@ static void conn_free_now(struct ev_loop *loop, void *arg)
 	(void)loop;
 	free(conn->text_rsp);
 	free(conn->rx_buf);
+	rx_buf_free(&conn->rx_ahead);
 	free(conn);
 }
 
@@ -172,8 +165,7 @@ void iscsi_conn_close(struct iscsi_conn *conn)
 	close(conn->io.fd);
 	conn->io.fd = -1;
 	conn_uncount(conn);
-	drop_queue(conn, &conn->tx_queue);
-	drop_queue(conn, &conn->deferred_tx);
+	iscsi_conn_tx_drop(conn);
 	iscsi_login_free(conn);
 	iscsi_task_free_all(conn);
 	if (conn->session) {
@@ -192,251 +184,6 @@ void iscsi_conn_put_inflight(struct iscsi_conn *conn)
 {
 	if (--conn->inflight == 0 && conn->state == CONN_CLOSING)
 		conn_free(conn);
-}
-
-/* ---- transmit ---- */
-
-static void tx_free(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok)
-{
-	(void)conn;
-	(void)ok;
-	free(tx);
-}
-
-struct iscsi_tx *iscsi_tx_alloc(uint32_t data_len)
-{
-	struct iscsi_tx *tx = calloc(1, sizeof(*tx) + data_len);
-
-	if (!tx)
-		return NULL;
-	list_init(&tx->node);
-	tx->data = data_len ? (const void *)(tx + 1) : NULL;
-	tx->data_len = data_len;
-	tx->release = tx_free;
-	return tx;
-}
-
-/* Sequence numbers go into a response when it is about to be written, so
- * they are current and StatSN increases in send order. */
-void iscsi_conn_fill_sn(struct iscsi_conn *conn, uint8_t *bhs)
-{
-	struct iscsi_session *sess = conn->session;
-
-	put_be32(bhs + PDU_STATSN, conn->stat_sn);
-	if (sess) {
-		put_be32(bhs + PDU_EXPCMDSN, sess->exp_cmdsn);
-		put_be32(bhs + PDU_MAXCMDSN, iscsi_session_max_cmdsn(sess));
-	}
-}
-
-/* Padding of data segments (always zeros), read-only. */
-static const uint8_t zero_pad[4];
-
-/* Digests cover the header and the padded data segment; Login Responses
- * never carry them, not even the last one, sent after the connection's
- * digests were agreed. */
-static void compute_digests(struct iscsi_tx *tx, struct iscsi_conn *conn)
-{
-	bool login = pdu_opcode(tx->bhs) == ISCSI_OP_LOGIN_RSP;
-
-	tx->header_digest_len = 0;
-	tx->data_digest_len = 0;
-	if (conn->header_digest && !login) {
-		iscsi_digest_put(tx->header_digest,
-				 iscsi_crc32c(tx->bhs, ISCSI_BHS_LEN));
-		tx->header_digest_len = ISCSI_DIGEST_LEN;
-	}
-	if (conn->data_digest && !login && tx->data_len) {
-		uint32_t crc = iscsi_crc32c_update(ISCSI_CRC32C_INIT, tx->data,
-						   tx->data_len);
-
-		crc = iscsi_crc32c_update(crc, zero_pad, pdu_pad(tx->data_len));
-		iscsi_digest_put(tx->data_digest, iscsi_crc32c_final(crc));
-		tx->data_digest_len = ISCSI_DIGEST_LEN;
-	}
-}
-
-/* Once per PDU, however many writes it takes: a PDU whose first write
- * found the socket full must not take a second StatSN. */
-static void start_tx(struct iscsi_tx *tx, struct iscsi_conn *conn)
-{
-	tx->started = true;
-	pdu_set_data_len(tx->bhs, tx->data_len);
-	if (tx->takes_statsn) {
-		iscsi_conn_fill_sn(conn, tx->bhs);
-		conn->stat_sn++;
-	} else if (conn->session) {
-		/* Data-In without status, R2T, NOP-In: StatSN is the next
-		 * one, ExpCmdSN/MaxCmdSN current (RFC 7143 §11.7.4). */
-		iscsi_conn_fill_sn(conn, tx->bhs);
-	}
-	compute_digests(tx, conn);
-}
-
-/* The parts of a PDU not yet written, as iovecs. Returns their count. */
-static int tx_iov(struct iscsi_tx *tx, struct iovec *out)
-{
-	struct iovec iov[] = {
-		{ tx->bhs, ISCSI_BHS_LEN },
-		{ tx->header_digest, tx->header_digest_len },
-		{ (void *)tx->data, tx->data_len },
-		{ (void *)zero_pad, pdu_pad(tx->data_len) },
-		{ tx->data_digest, tx->data_digest_len },
-	};
-	uint32_t skip = tx->sent;
-	int cnt = 0;
-
-	for (size_t i = 0; i < sizeof(iov) / sizeof(iov[0]); i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= (uint32_t)iov[i].iov_len;
-			continue;
-		}
-		out[cnt].iov_base = (char *)iov[i].iov_base + skip;
-		out[cnt].iov_len = iov[i].iov_len - skip;
-		skip = 0;
-		cnt++;
-	}
-	return cnt;
-}
-
-static uint32_t tx_total(const struct iscsi_tx *tx)
-{
-	return ISCSI_BHS_LEN + tx->header_digest_len + tx->data_len +
-	       pdu_pad(tx->data_len) + tx->data_digest_len;
-}
-
-/* Writes as much of the queue as the socket takes. Returns -1 if the
- * connection failed. */
-static int flush_tx(struct iscsi_conn *conn)
-{
-	while (!list_empty(&conn->tx_queue)) {
-		struct iscsi_tx *tx =
-			list_first_entry(&conn->tx_queue, struct iscsi_tx, node);
-		struct iovec out[5];
-		struct msghdr msg = { .msg_iov = out };
-		ssize_t n;
-
-		if (!tx->started)
-			start_tx(tx, conn);
-		msg.msg_iovlen = (size_t)tx_iov(tx, out);
-		n = sendmsg(conn->io.fd, &msg, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			return -1;
-		}
-		tx->sent += (uint32_t)n;
-		conn->tx_octets += (uint64_t)n;
-		if (tx->sent < tx_total(tx))
-			return 0;
-		list_del(&tx->node);
-		tx->release(conn, tx, true);
-		if (conn->state == CONN_CLOSING)
-			return -1;
-	}
-	return 0;
-}
-
-static void update_poll(struct iscsi_conn *conn)
-{
-	uint32_t ev = EPOLLIN;
-
-	if (!list_empty(&conn->tx_queue))
-		ev |= EPOLLOUT;
-	if (conn->io.loop)
-		ev_io_modify(&conn->io, ev);
-}
-
-void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
-{
-	if (conn->state == CONN_CLOSING) {
-		tx->release(conn, tx, false);
-		return;
-	}
-	tx->sent = 0;
-	tx->started = false;
-	list_add_tail(&tx->node, &conn->tx_queue);
-	/* Try at once: most responses fit in the socket buffer, which
-	 * saves an epoll round trip. A failed send does not close the
-	 * connection here: callers up the stack (command completion, the
-	 * CmdSN queue) still use the session. The PDU stays queued; the
-	 * socket then polls writable (or hung up) and the event handler
-	 * closes the connection with nothing else on the stack. */
-	if (conn->tx_queue.next == &tx->node)
-		flush_tx(conn);
-	if (conn->state != CONN_CLOSING)
-		update_poll(conn);
-}
-
-void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx)
-{
-	tx->sent = 0;
-	tx->started = false;
-	list_add_tail(&tx->node, &conn->tx_queue);
-}
-
-static bool defer_over(struct iscsi_conn *conn, const struct iscsi_tx *tx)
-{
-	switch (tx->defer) {
-	case DEFER_ABORTS:
-		return !conn->itgt || conn->itgt->aborting == 0;
-	case DEFER_CONN_IDLE:
-		return !iscsi_conn_busy(conn);
-	default:
-		return true;
-	}
-}
-
-void iscsi_conn_flush_deferred(struct iscsi_conn *conn)
-{
-	while (!list_empty(&conn->deferred_tx) &&
-	       conn->state != CONN_CLOSING) {
-		struct iscsi_tx *tx = list_first_entry(&conn->deferred_tx,
-						       struct iscsi_tx, node);
-
-		if (!defer_over(conn, tx))
-			break;
-		list_del(&tx->node);
-		iscsi_conn_queue(conn, tx);
-	}
-	/* A connection that ends after its last answer closes from its
-	 * event handler, which a writable socket calls at once. */
-	if (conn->logout_done && conn->state != CONN_CLOSING &&
-	    iscsi_conn_drained(conn) && conn->io.loop)
-		ev_io_modify(&conn->io, EPOLLIN | EPOLLOUT);
-}
-
-void iscsi_conn_defer(struct iscsi_conn *conn, struct iscsi_tx *tx)
-{
-	if (conn->state == CONN_CLOSING) {
-		tx->release(conn, tx, false);
-		return;
-	}
-	list_add_tail(&tx->node, &conn->deferred_tx);
-	iscsi_conn_flush_deferred(conn);
-}
-
-bool iscsi_conn_drained(const struct iscsi_conn *conn)
-{
-	return list_empty(&conn->tx_queue) && list_empty(&conn->deferred_tx);
-}
-
-void iscsi_conn_send_reject(struct iscsi_conn *conn, const uint8_t *bad_bhs,
-			    uint8_t reason)
-{
-	struct iscsi_tx *tx = iscsi_tx_alloc(ISCSI_BHS_LEN);
-
-	if (!tx) {
-		iscsi_conn_close(conn);
-		return;
-	}
-	tx->bhs[0] = ISCSI_OP_REJECT;
-	tx->bhs[1] = ISCSI_FLAG_FINAL;
-	tx->bhs[2] = reason;
-	put_be32(tx->bhs + PDU_ITT, ISCSI_RESERVED_TAG);
-	tx->takes_statsn = true;
-	memcpy((void *)tx->data, bad_bhs, ISCSI_BHS_LEN);
-	iscsi_conn_queue(conn, tx);
 }
 
 /* ---- receive ---- */
@@ -547,13 +294,24 @@ static void rx_dispatch(struct iscsi_conn *conn)
 	}
 }
 
+/* Reads up to want bytes into dst, through the read-ahead buffer in
+ * full-feature phase. During login only what the PDU needs is read: the
+ * connection may move to another loop after it, and bytes read ahead
+ * would stay behind with no readable socket to call for them. */
+static ssize_t rx_recv(struct iscsi_conn *conn, void *dst, size_t want)
+{
+	return rx_buf_read(&conn->rx_ahead, conn->io.fd, dst, want,
+			   conn->rx_may_recv,
+			   conn->state == CONN_FULL_FEATURE);
+}
+
 /* Reads into buf[got..want). Returns 1 when complete, 0 on EAGAIN, -1 on
  * EOF or error. */
 static int rx_fill(struct iscsi_conn *conn, uint8_t *buf, uint32_t want)
 {
 	while (conn->rx_got < want) {
-		ssize_t n = recv(conn->io.fd, buf + conn->rx_got,
-				 want - conn->rx_got, 0);
+		ssize_t n = rx_recv(conn, buf + conn->rx_got,
+				    want - conn->rx_got);
 
 		if (n > 0) {
 			conn->rx_got += (uint32_t)n;
@@ -574,8 +332,8 @@ static int rx_discard(struct iscsi_conn *conn)
 
 	while (conn->rx_got < conn->rx_len) {
 		uint32_t want = conn->rx_len - conn->rx_got;
-		ssize_t n = recv(conn->io.fd, sink,
-				 want < sizeof(sink) ? want : sizeof(sink), 0);
+		ssize_t n = rx_recv(conn, sink,
+				    want < sizeof(sink) ? want : sizeof(sink));
 
 		if (n > 0) {
 			conn->rx_got += (uint32_t)n;
@@ -733,13 +491,21 @@ static int rx_step(struct iscsi_conn *conn)
 	return -1;
 }
 
+/* Reads and handles PDUs. After RX_BUDGET of them the socket is not read
+ * any more, so that other connections get their turn; the PDUs already
+ * read ahead are still handled, since no readiness event would come back
+ * for them. */
 static void conn_read(struct iscsi_conn *conn)
 {
 	int budget = RX_BUDGET;
 
-	while (budget > 0 && conn->state != CONN_CLOSING) {
+	conn->rx_may_recv = true;
+	while (conn->state != CONN_CLOSING) {
 		struct ev_loop *loop = conn->loop;
-		int r = rx_step(conn);
+		int r;
+
+		conn->rx_may_recv = budget > 0;
+		r = rx_step(conn);
 
 		if (r < 0) {
 			iscsi_conn_close(conn);
@@ -763,11 +529,11 @@ static void conn_event(struct ev_loop *loop, uint32_t events, void *arg)
 
 	(void)loop;
 	if (events & EPOLLOUT) {
-		if (flush_tx(conn) < 0) {
+		if (iscsi_conn_tx_flush(conn) < 0) {
 			iscsi_conn_close(conn);
 			return;
 		}
-		update_poll(conn);
+		iscsi_conn_tx_poll(conn);
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_read(conn);

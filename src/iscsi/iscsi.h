@@ -20,6 +20,7 @@
 #include "iscsi/digest.h"
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
+#include "iscsi/rxbuf.h"
 #include "scsi/scsi.h"
 #include "target/target.h"
 
@@ -238,9 +239,14 @@ struct iscsi_conn {
 	uint32_t rx_scratch_left;   /* data bytes to discard */
 	uint8_t rx_digest[ISCSI_DIGEST_LEN];
 	uint32_t rx_discard_crc;    /* CRC of a data segment being discarded */
+	struct rx_buf rx_ahead;     /* bytes read ahead of the state machine */
+	bool rx_may_recv;           /* this event's read budget is not spent */
 
-	/* transmit */
+	/* transmit (tx.c) */
 	struct list_node tx_queue;
+	/* In its loop's transmit batch while linked (full-feature phase:
+	 * PDUs queued, written before the loop waits again). */
+	struct list_node tx_batch_node;
 	/* Responses that must wait (TMF, Logout), in order (struct
 	 * iscsi_tx, defer says for what). */
 	struct list_node deferred_tx;
@@ -282,7 +288,18 @@ struct iscsi_conn *iscsi_conn_new(struct ev_loop *loop, int fd,
 void iscsi_conn_close(struct iscsi_conn *conn);
 /* A task of a closed connection finished inside scsi/: drop its hold. */
 void iscsi_conn_put_inflight(struct iscsi_conn *conn);
+
+/* tx.c */
+/* Queues a PDU; written at once during login, else with the loop's
+ * transmit batch. */
 void iscsi_conn_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+/* Writes what the socket takes. Returns -1 if the connection failed. */
+int iscsi_conn_tx_flush(struct iscsi_conn *conn);
+/* Polls writable while something waits to be written (or a finished
+ * connection is to close). */
+void iscsi_conn_tx_poll(struct iscsi_conn *conn);
+/* The connection closes: every queued PDU is released unsent. */
+void iscsi_conn_tx_drop(struct iscsi_conn *conn);
 /* Re-queue from a release callback (inside the flush loop): no flush. */
 void iscsi_conn_requeue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 /* Holds a response back until what tx->defer names has happened; sends

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "event/bufpool.h"
 #include "iscsi/iscsi.h"
 
 static void task_try_execute(struct iscsi_task *task);
@@ -48,6 +49,20 @@ static bool aborted_itt_known(const struct iscsi_conn *conn, uint32_t itt)
 	return false;
 }
 
+/* The write data buffer: from the loop's pool, with 4 spare bytes that
+ * take the padding of the last segment; page aligned, so O_DIRECT stores
+ * use it as is. */
+static uint8_t *task_data_alloc(struct iscsi_task *task)
+{
+	return ev_buf_get(task->conn->loop, task->edtl + 4u);
+}
+
+static void task_data_free(struct iscsi_task *task)
+{
+	ev_buf_put(task->conn->loop, task->data, task->edtl + 4u);
+	task->data = NULL;
+}
+
 static void task_free(struct iscsi_task *task)
 {
 	if (task->counted && task->conn->session)
@@ -56,7 +71,7 @@ static void task_free(struct iscsi_task *task)
 	list_del(&task->hash_node);
 	list_del(&task->pending_node);
 	scsi_cmd_release(&task->cmd);
-	free(task->data);
+	task_data_free(task);
 	free(task);
 }
 
@@ -134,7 +149,7 @@ void iscsi_task_free_all(struct iscsi_conn *conn)
 	/* A command whose PDU was still being received belongs to no list
 	 * yet (a Data-Out's task does, and is freed below). */
 	if (conn->rx_task && !list_linked(&conn->rx_task->conn_node)) {
-		free(conn->rx_task->data);
+		task_data_free(conn->rx_task);
 		free(conn->rx_task);
 	}
 	conn->rx_task = NULL;
@@ -535,10 +550,7 @@ int iscsi_scsi_cmd_begin(struct iscsi_conn *conn)
 	else if (task->edtl > SCSI_MAX_XFER_BYTES)
 		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
 	else if (task->cmd.dir == SCSI_DIR_WRITE && task->edtl) {
-		/* 4 spare bytes take the padding of the last segment;
-		 * page alignment lets O_DIRECT stores use it as is. */
-		if (posix_memalign((void **)&task->data, 4096, task->edtl + 4))
-			task->data = NULL;
+		task->data = task_data_alloc(task);
 		if (!task->data) {
 			free(task);
 			return -1;
@@ -599,14 +611,14 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
 		log_debug("%s: CmdSN %u outside window %u+%u or taken",
 			  conn->peer_ip, task->cmdsn, sess->exp_cmdsn,
 			  sess->queue_depth);
-		free(task->data);
+		task_data_free(task);
 		free(task);
 		return;
 	}
 	if (iscsi_task_find(conn, task->itt)) {
 		iscsi_conn_send_reject(conn, conn->rx_bhs,
 				       ISCSI_REJECT_TASK_IN_PROGRESS);
-		free(task->data);
+		task_data_free(task);
 		free(task);
 		return;
 	}
@@ -615,8 +627,7 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn)
 	task->counted = true;
 	sess->active++;
 	if (task->early_asc) {
-		free(task->data);
-		task->data = NULL;
+		task_data_free(task);
 	} else if (task->data && task->received < task->edtl) {
 		start_write_data(conn, task, final);
 	}
@@ -739,7 +750,7 @@ void iscsi_scsi_cmd_drop(struct iscsi_conn *conn)
 	struct iscsi_task *task = conn->rx_task;
 
 	conn->rx_task = NULL;
-	free(task->data);
+	task_data_free(task);
 	free(task);
 }
 

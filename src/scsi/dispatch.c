@@ -13,6 +13,7 @@
 
 #include "common/byteorder.h"
 #include "common/log.h"
+#include "event/bufpool.h"
 #include "scsi/core.h"
 #include "scsi/scsi.h"
 #include "target/target.h"
@@ -63,11 +64,12 @@ enum scsi_result scsi_bad_param(struct scsi_cmd *cmd, unsigned byte, int bit)
 
 uint8_t *scsi_alloc_in(struct scsi_cmd *cmd, size_t len, bool zero)
 {
-	void *buf = NULL;
+	/* From the loop's pool: warm pages, no allocation per command. */
+	void *buf = ev_buf_get(cmd->loop, len);
 
 	/* BUSY rather than an error: memory pressure passes, and every
 	 * initiator retries BUSY. */
-	if (posix_memalign(&buf, 4096, len)) {
+	if (!buf) {
 		log_error("no memory for %zu bytes of data-in", len);
 		cmd->status = SAM_STAT_BUSY;
 		return NULL;
@@ -75,6 +77,7 @@ uint8_t *scsi_alloc_in(struct scsi_cmd *cmd, size_t len, bool zero)
 	if (zero)
 		memset(buf, 0, len);
 	cmd->in_buf = buf;
+	cmd->in_buf_size = len;
 	return buf;
 }
 
@@ -239,6 +242,7 @@ void scsi_cmd_execute(struct scsi_cmd *cmd)
 	cmd->status = SAM_STAT_GOOD;
 	cmd->sense_len = 0;
 	cmd->in_buf = NULL;
+	cmd->in_buf_size = 0;
 	cmd->in_len = 0;
 	cmd->out_cdb_len = 0;
 	cmd->bs_stage = 0;
@@ -251,7 +255,8 @@ void scsi_cmd_execute(struct scsi_cmd *cmd)
 
 void scsi_cmd_release(struct scsi_cmd *cmd)
 {
-	free(cmd->in_buf);
+	ev_buf_put(cmd->loop, cmd->in_buf, cmd->in_buf_size);
 	cmd->in_buf = NULL;
+	cmd->in_buf_size = 0;
 	cmd->in_len = 0;
 }

@@ -224,7 +224,9 @@ struct scsi_cmd {
 
 	/* Filled by the core */
 	struct scsi_lu *lu;
-	uint8_t *in_buf;           /* data-in; malloc'd, freed by scsi_cmd_release */
+	uint8_t *in_buf;           /* data-in, from ev_buf_get(loop); given
+				    * back by scsi_cmd_release */
+	size_t in_buf_size;        /* what in_buf was asked for */
 	uint32_t in_len;           /* bytes of data-in produced */
 	uint8_t status;
 	uint8_t sense[SCSI_SENSE_MAX];

@@ -7,6 +7,7 @@
  * deallocated query; aio also with more requests than its ring holds. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -557,6 +559,51 @@ static void test_null(void **state)
 	free(buf);
 }
 
+static bool on_tmpfs(const char *path)
+{
+	struct statfs fs;
+
+	return statfs(path, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
+/* aio on tmpfs reads and writes on the loop, before bs_submit returns
+ * (io_uring would hand each to a kernel worker); on other files it goes
+ * through the ring and completes later, on the loop. */
+static void test_in_memory_on_the_loop(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *out = aligned(16 * KiB), *in = aligned(16 * KiB);
+	char path[64];
+	struct fx g;
+	struct bs_io io;
+
+	snprintf(path, sizeof(path), "/dev/shm/mtgt-bs-mem-%d", (int)getpid());
+	if (access("/dev/shm", W_OK))
+		skip();
+	create_file(path, 1 << 20);
+	g = *f;
+	snprintf(g.path, sizeof(g.path), "%s", path);
+	assert_int_equal(bs_open(&g.bs, f->v->ops, path, 0, "t:2"), 0);
+	fill(out, 16 * KiB, 7);
+	start(&g, &io, BS_WRITE, 4 * KiB, 16 * KiB, out, false);
+	assert_int_equal(g.pending, 0);
+	assert_int_equal(io.result, 0);
+	start(&g, &io, BS_READ, 4 * KiB, 16 * KiB, in, false);
+	assert_int_equal(g.pending, 0);
+	assert_int_equal(io.result, 0);
+	assert_memory_equal(in, out, 16 * KiB);
+	bs_close(&g.bs);
+	unlink(path);
+	/* The fixture's file (unless /tmp is a tmpfs): through the ring. */
+	start(f, &io, BS_READ, 0, 16 * KiB, in, false);
+	if (!on_tmpfs(f->path))
+		assert_int_equal(f->pending, 1);
+	wait_all(f);
+	assert_int_equal(io.result, 0);
+	free(out);
+	free(in);
+}
+
 #define ON(fn, v)                                                        \
 	cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown, \
 						 (void *)&(v))
@@ -573,6 +620,7 @@ int main(void)
 		FILE_TESTS(aio),
 		ON(test_short_write_then_error, aio),
 		ON(test_write_zeroes_fallback, aio),
+		ON(test_in_memory_on_the_loop, aio),
 		ON(test_ring_per_loop_released_when_idle, aio),
 		FILE_TESTS(aio_direct),
 		ON(test_direct_misaligned, aio_direct),

@@ -221,7 +221,7 @@ static const struct ev_local_ops service_ops = {
 	.flush = service_flush,
 	.release = service_release,
 };
-static const struct ev_local_ops other_ops, third_ops;
+static const struct ev_local_ops other_ops, third_ops, fourth_ops, fifth_ops;
 
 static void queue_then_stop(struct ev_loop *loop, void *arg)
 {
@@ -264,8 +264,12 @@ static void test_local_service(void **state)
 	assert_null(ev_local_get(loop, &service_ops));
 	assert_int_equal(ev_local_set(loop, &other_ops, &s), 0);
 	assert_int_equal(ev_local_set(loop, &service_ops, &s), 0);
-	assert_int_equal(ev_local_set(loop, &third_ops, &s), -ENOSPC);
+	assert_int_equal(ev_local_set(loop, &third_ops, &s), 0);
+	assert_int_equal(ev_local_set(loop, &fourth_ops, &s), 0);
+	assert_int_equal(ev_local_set(loop, &fifth_ops, &s), -ENOSPC);
 	assert_int_equal(ev_local_set(loop, &other_ops, NULL), 0);
+	assert_int_equal(ev_local_set(loop, &third_ops, NULL), 0);
+	assert_int_equal(ev_local_set(loop, &fourth_ops, NULL), 0);
 	ev_loop_destroy(loop);
 	assert_int_equal(s.releases, 1);
 }
