@@ -84,8 +84,10 @@ void iscsi_session_free(struct iscsi_session *sess)
 	struct iscsi_target *itgt = sess->itgt;
 
 	if (itgt) {
-		/* Unlinked with its last connection; a session that never
-		 * had one was never linked. */
+		/* Normally unlinked with its last connection already. */
+		pthread_mutex_lock(&itgt->roster_lock);
+		list_del(&sess->node);
+		pthread_mutex_unlock(&itgt->roster_lock);
 		it_nexus_fini(&sess->nexus);
 	}
 	if (sess->tsih)
