@@ -171,9 +171,7 @@ void iscsi_conn_close(struct iscsi_conn *conn)
 	if (conn->session) {
 		struct iscsi_session *sess = conn->session;
 
-		list_del(&conn->session_node);
-		conn->session = NULL;
-		if (list_empty(&sess->conns))
+		if (iscsi_session_remove_conn(sess, conn))
 			iscsi_session_free(sess);
 	}
 	if (conn->inflight == 0)

@@ -84,6 +84,15 @@ struct iscsi_target {
 	struct iscsi_params params;
 	unsigned nop_interval, nop_count;
 	struct list_node sessions; /* struct iscsi_session, creation order */
+	/* Guards the membership of `sessions` and of every session's
+	 * `conns`, so that `show` lists them from the main thread without
+	 * waiting for the target lock, which a busy target thread holds
+	 * most of the time, also while it is preempted (DESIGN.md rules 7
+	 * and 8). Whoever links or unlinks holds the target lock as well
+	 * (lock order: target lock, then this one), so the target's own
+	 * walks need only the target lock. Held for a few list operations
+	 * (session.c) or one listing (show.c). */
+	pthread_mutex_t roster_lock;
 	/* Aborted commands still inside scsi/ or a store. TMF responses and
 	 * reinstated sessions wait until there are none (task.c). */
 	unsigned aborting;
@@ -378,6 +387,15 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
 					const char *alias,
 					const uint8_t isid[6], uint16_t tsih);
 void iscsi_session_free(struct iscsi_session *sess);
+/* Links a connection into its session, and a new session into its target
+ * with its first connection. Main thread, target lock held. */
+void iscsi_session_add_conn(struct iscsi_session *sess,
+			    struct iscsi_conn *conn);
+/* Unlinks a connection; with the last one the session leaves its target
+ * too, and true is returned: the caller then frees it. Its owner, target
+ * lock held. */
+bool iscsi_session_remove_conn(struct iscsi_session *sess,
+			       struct iscsi_conn *conn);
 /* Ends a session: closes its connections (target loop). */
 void iscsi_session_close(struct iscsi_session *sess);
 struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,

@@ -18,11 +18,13 @@ struct iscsi_target *iscsi_target_new(struct target *t)
 	itgt->nop_count = registry_iscsi_settings()->nop_count;
 	list_init(&itgt->sessions);
 	list_init(&itgt->adopting);
+	pthread_mutex_init(&itgt->roster_lock, NULL);
 	return itgt;
 }
 
 void iscsi_target_free(struct iscsi_target *itgt)
 {
+	pthread_mutex_destroy(&itgt->roster_lock);
 	free(itgt);
 }
 

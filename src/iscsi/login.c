@@ -665,7 +665,6 @@ static void start_discovery(struct iscsi_conn *conn)
 	sess->max_cmdsn_valid = true;
 	login->new_tsih = 0; /* now the session's */
 	iscsi_login_free(conn);
-	conn->session = sess;
-	list_add_tail(&conn->session_node, &sess->conns);
+	iscsi_session_add_conn(sess, conn);
 	conn->state = CONN_FULL_FEATURE;
 }

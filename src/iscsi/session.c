@@ -36,9 +36,45 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
 		/* Reservations name the initiator port (DESIGN.md rule
 		 * 10): the nexus keeps its own copy. */
 		it_nexus_set_port(&sess->nexus, initiator, isid);
-		list_add_tail(&sess->node, &itgt->sessions);
 	}
+	/* Linked into its target with its first connection
+	 * (iscsi_session_add_conn), complete: `show` may read it then. */
 	return sess;
+}
+
+void iscsi_session_add_conn(struct iscsi_session *sess,
+			    struct iscsi_conn *conn)
+{
+	struct iscsi_target *itgt = sess->itgt;
+
+	if (itgt)
+		pthread_mutex_lock(&itgt->roster_lock);
+	if (itgt && list_empty(&sess->node))
+		list_add_tail(&sess->node, &itgt->sessions);
+	list_add_tail(&conn->session_node, &sess->conns);
+	conn->session = sess;
+	if (itgt)
+		pthread_mutex_unlock(&itgt->roster_lock);
+}
+
+bool iscsi_session_remove_conn(struct iscsi_session *sess,
+			       struct iscsi_conn *conn)
+{
+	struct iscsi_target *itgt = sess->itgt;
+	bool last;
+
+	if (itgt)
+		pthread_mutex_lock(&itgt->roster_lock);
+	list_del(&conn->session_node);
+	conn->session = NULL;
+	last = list_empty(&sess->conns);
+	/* In the same step, so that `show` never lists a session that
+	 * has no connection left. */
+	if (last)
+		list_del(&sess->node);
+	if (itgt)
+		pthread_mutex_unlock(&itgt->roster_lock);
+	return last;
 }
 
 /* Called by the session's owner (target loop, or main loop for discovery)
@@ -48,7 +84,10 @@ void iscsi_session_free(struct iscsi_session *sess)
 	struct iscsi_target *itgt = sess->itgt;
 
 	if (itgt) {
+		/* Normally unlinked with its last connection already. */
+		pthread_mutex_lock(&itgt->roster_lock);
 		list_del(&sess->node);
+		pthread_mutex_unlock(&itgt->roster_lock);
 		it_nexus_fini(&sess->nexus);
 	}
 	if (sess->tsih)
@@ -297,8 +336,7 @@ static void adopt_finish(struct iscsi_conn *conn)
 			iscsi_conn_close(conn);
 			return;
 		}
-		list_add_tail(&conn->session_node, &sess->conns);
-		conn->session = sess;
+		iscsi_session_add_conn(sess, conn);
 	}
 	iscsi_login_free(conn);
 	conn->state = CONN_FULL_FEATURE;
@@ -325,8 +363,7 @@ static bool join_session(struct iscsi_conn *conn,
 		return false;
 	}
 	join_params(conn, sess);
-	list_add_tail(&conn->session_node, &sess->conns);
-	conn->session = sess;
+	iscsi_session_add_conn(sess, conn);
 	return true;
 }
 

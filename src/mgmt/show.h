@@ -1,6 +1,8 @@
 /* Text of tgtadm `show` replies, byte-compatible with tgt (spec §4). All
- * functions run on the main thread and take each target's lock while they
- * read its sessions and LUNs (DESIGN.md rule 8). */
+ * functions run on the main thread. They read a target's sessions and
+ * connections under its roster lock, never under the target lock, so that
+ * a busy or preempted target thread cannot delay them (DESIGN.md rules 7
+ * and 8; iscsi.h, struct iscsi_target). */
 #ifndef MTGT_MGMT_SHOW_H
 #define MTGT_MGMT_SHOW_H
 

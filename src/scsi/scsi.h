@@ -10,6 +10,7 @@
 #define MTGT_SCSI_SCSI_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -116,7 +117,10 @@ struct lu_stats {
 };
 
 /* A logical unit. Owned by its target (linked in target->lus, ascending
- * LUN); guarded by the target lock. */
+ * LUN); guarded by the target lock. The list and the fields that only
+ * management changes are also read by the main thread without that lock
+ * (`show`); the flags that commands change on the target thread and
+ * `show` prints are atomic for that reason. */
 struct scsi_lu {
 	struct list_node node;
 	struct target *target;
@@ -132,12 +136,12 @@ struct scsi_lu {
 	char scsi_id[37];
 	char scsi_sn[37];
 
-	bool online;
+	atomic_bool online;    /* START STOP UNIT changes it too */
 	bool removable;
 	bool readonly;
-	bool swp;              /* software write protect (control mode page) */
+	atomic_bool swp;       /* software write protect (control mode page) */
 	bool thin_provisioning;
-	bool prevent_removal;  /* some I_T nexus prevents (removal.c) */
+	atomic_bool prevent_removal; /* some I_T nexus prevents (removal.c) */
 	struct list_node preventers; /* those nexuses; removal.c only */
 	bool sense_descriptor; /* D_SENSE: descriptor-format sense */
 	/* SANITIZE (sanitize.c): the operation running, if any, and the
