@@ -35,7 +35,8 @@ import threading
 import time
 
 from iscsi_raw import (Checks, Conn, INITIATOR, OP_ASYNC, OP_NOP_IN,
-                       OP_REJECT, OP_R2T, OP_SCSI_RSP, bhs, u16, u32)
+                       OP_REJECT, OP_R2T, OP_SCSI_RSP, TMF_COMPLETE,
+                       TMF_TARGET_COLD_RESET, bhs, u16, u32)
 
 check = Checks()
 TUR = b"\x00"
@@ -409,6 +410,26 @@ def t_session_limit():
         conn.close()
 
 
+def t_cold_reset_frees():
+    """TARGET COLD RESET ends both sessions: their slots come back."""
+    a = login(HOST, PORT, IQN, initiator=INITIATOR + "-cold-a")
+    b = login(HOST, PORT, IQN, initiator=INITIATOR + "-cold-b")
+    ready(a)
+    itt = a.tmf(TMF_TARGET_COLD_RESET, lun=0)
+    check("TARGET COLD RESET at the limit: function complete, both "
+          "sessions end", a.tmf_response(itt) == TMF_COMPLETE and
+          a.closed() and b.closed())
+    e, f = poll_login(IQN, INITIATOR + "-e"), poll_login(IQN,
+                                                         INITIATOR + "-f")
+    check("their slots come back: two new sessions log in",
+          e[0] == 0 and f[0] == 0, "status 0x%04x, 0x%04x" % (e[0], f[0]))
+    for conn in (a, b):
+        conn.close()
+    for _, conn in (e, f):
+        conn.logout()
+        conn.close()
+
+
 def t_racing_logins():
     """Ten new sessions log in at the same moment: exactly two get in."""
     results = []
@@ -515,7 +536,8 @@ elif mode == "limits":
     check.run([t_slow_login, t_connection_limits])
 elif mode == "sessions":
     IQN, IQN_OTHER = sys.argv[4:6]
-    check.run([t_session_limit, t_racing_logins, t_per_target_limit])
+    check.run([t_session_limit, t_cold_reset_frees, t_racing_logins,
+               t_per_target_limit])
 elif mode == "async":
     IQN = sys.argv[4]
     check.run([lambda: async_logout(sys.argv[5] == "yes")])
