@@ -51,6 +51,10 @@ static void usage(FILE *f)
 		"  --iscsi login_timeout=S a login must finish in S seconds (15)\n"
 		"  --iscsi max_conns_per_initiator=N,max_conns_per_portal=N\n"
 		"                          connection limits (256, 4096; 0: none)\n"
+		"  --iscsi max_sessions_per_target=N\n"
+		"                          sessions per target (0: no limit, the\n"
+		"                          default; tgtadm's max_sessions sets it\n"
+		"                          per target)\n"
 		"  --pr-state-dir DIR      keep persistent reservations with\n"
 		"                          APTPL in DIR (default %s;\n"
 		"                          \"\" turns persistence off)\n",
@@ -80,7 +84,7 @@ static int parse_int(char opt, const char *arg, int min, int max, int *out)
 }
 
 /* The numeric --iscsi settings: tgt's NOP defaults of new targets, and
- * mtgt's login time limit and connection limits. */
+ * mtgt's login time limit, connection limits and session limit. */
 static unsigned *iscsi_setting(const char *name, size_t len, int *min)
 {
 	struct iscsi_settings *set = registry_iscsi_settings();
@@ -98,6 +102,8 @@ static unsigned *iscsi_setting(const char *name, size_t len, int *min)
 		  offsetof(struct iscsi_settings, max_conns_per_initiator), 0 },
 		{ "max_conns_per_portal",
 		  offsetof(struct iscsi_settings, max_conns_per_portal), 0 },
+		{ "max_sessions_per_target",
+		  offsetof(struct iscsi_settings, max_sessions_per_target), 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {

@@ -10,6 +10,7 @@
 #define MTGT_ISCSI_ISCSI_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -75,14 +76,19 @@ struct iscsi_portal {
 	struct accept_reserve reserve; /* for running out of fds */
 };
 
-/* Transport part of a target. Params are configured by the main thread
- * and read at login (main thread); the NOP settings are written by the
- * main thread under the target lock and read by the target loop. Every
- * other field is the target loop's and guarded by the target lock. */
+/* Transport part of a target. Params and max_sessions are configured by
+ * the main thread and read at login (main thread); the NOP settings are
+ * written by the main thread under the target lock and read by the target
+ * loop; sessions_held is atomic (session_limit.c). Every other field is
+ * the target loop's and guarded by the target lock. */
 struct iscsi_target {
 	struct target *target;
 	struct iscsi_params params;
 	unsigned nop_interval, nop_count;
+	unsigned max_sessions;     /* 0: no limit */
+	/* Sessions of the target plus logins admitted as new sessions and
+	 * not yet adopted by the target loop. */
+	atomic_uint sessions_held;
 	struct list_node sessions; /* struct iscsi_session, creation order */
 	/* Guards the membership of `sessions` and of every session's
 	 * `conns`, so that `show` lists them from the main thread without
@@ -117,6 +123,7 @@ struct iscsi_session {
 	char initiator_alias[ISCSI_NAME_MAX];
 	char first_ip[ISCSI_ADDR_MAX]; /* snapshot for `show` */
 	uint16_t first_cid;
+	bool holds_slot;        /* counted in itgt->sessions_held */
 	struct it_nexus nexus;
 	struct list_node conns;
 	struct iscsi_params params;
@@ -342,8 +349,9 @@ struct iscsi_login_result {
 };
 void iscsi_login_result(const struct iscsi_conn *conn,
 			struct iscsi_login_result *r);
-/* The new session took the TSIH the login allocated. */
-void iscsi_login_tsih_taken(struct iscsi_conn *conn);
+/* The new session took the TSIH the login allocated, and the session
+ * slot it reserved: returns whether there was one. */
+bool iscsi_login_session_started(struct iscsi_conn *conn);
 
 /* task.c: SCSI Command, Data-Out, Data-In, R2T */
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn);
@@ -431,6 +439,19 @@ bool iscsi_session_early_sn_known(const struct iscsi_session *sess,
 /* A non-immediate request other than a SCSI command consumes its CmdSN. */
 void iscsi_session_consume_cmdsn(struct iscsi_session *sess,
 				 const uint8_t *bhs);
+
+/* session_limit.c: sessions per target (any thread unless said) */
+/* Takes a slot if fewer than limit (0: no limit) are held. */
+bool iscsi_session_slot_try(atomic_uint *held, unsigned limit);
+void iscsi_session_slot_put(atomic_uint *held);
+/* Main thread, before the final Login Response of a login that starts a
+ * new session: reserves its slot on the target, or returns the login
+ * status that refuses it. */
+uint16_t iscsi_session_admit(struct target *t, const char *initiator,
+			     const uint8_t isid[6]);
+/* Main thread: tgtadm's `--name max_sessions --value N`. */
+enum tgtadm_err iscsi_target_set_max_sessions(struct target *t,
+					      const char *value);
 
 /* keepalive.c: NOP-In pings (target loop) */
 void iscsi_keepalive_start(struct iscsi_conn *conn);

@@ -16,6 +16,8 @@ struct iscsi_target *iscsi_target_new(struct target *t)
 	iscsi_params_target_defaults(&itgt->params);
 	itgt->nop_interval = registry_iscsi_settings()->nop_interval;
 	itgt->nop_count = registry_iscsi_settings()->nop_count;
+	itgt->max_sessions = registry_iscsi_settings()->max_sessions_per_target;
+	atomic_init(&itgt->sessions_held, 0);
 	list_init(&itgt->sessions);
 	list_init(&itgt->adopting);
 	pthread_mutex_init(&itgt->roster_lock, NULL);

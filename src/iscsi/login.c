@@ -31,6 +31,10 @@ struct iscsi_login {
 	uint16_t tsih;         /* as sent by the initiator: 0, or the session
 				* this connection joins */
 	uint16_t new_tsih;     /* allocated for a new session */
+	/* The target whose session slot this login holds (session_limit.c):
+	 * set with the final Login Response of a new session, handed to the
+	 * session when it starts. */
+	struct iscsi_target *slot_of;
 	uint32_t itt;
 	uint32_t cmdsn;
 	char initiator[ISCSI_NAME_MAX];
@@ -53,6 +57,10 @@ void iscsi_login_free(struct iscsi_conn *conn)
 	 * a finished one has handed it to its session. */
 	if (conn->login->new_tsih)
 		registry_free_tsih(conn->login->new_tsih);
+	/* Likewise a login that ends between its reservation and the start
+	 * of its session: its slot goes back to the target. */
+	if (conn->login->slot_of)
+		iscsi_session_slot_put(&conn->login->slot_of->sessions_held);
 	free(conn->login->text);
 	free(conn->login);
 	conn->login = NULL;
@@ -519,6 +527,23 @@ static bool tsih_missing(const struct iscsi_login *login)
 	return !login->new_tsih && !login->tsih;
 }
 
+/* A login about to start a new session takes its slot under the target's
+ * session limit; discovery sessions and further connections of a session
+ * (MC/S) take none. */
+static uint16_t reserve_session(struct iscsi_login *login)
+{
+	struct target *t;
+	uint16_t status;
+
+	if (login->discovery || login->tsih)
+		return ISCSI_LOGIN_OK;
+	t = login_target(login);
+	status = iscsi_session_admit(t, login->initiator, login->isid);
+	if (!status)
+		login->slot_of = t->iscsi;
+	return status;
+}
+
 static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 {
 	struct iscsi_login *login = conn->login;
@@ -558,6 +583,12 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	if (next == ISCSI_STAGE_FULL_FEATURE && tsih_missing(login)) {
 		kv_text_free(&out);
 		login_fail(conn, ISCSI_LOGIN_OUT_OF_RESOURCES);
+		return;
+	}
+	status = next == ISCSI_STAGE_FULL_FEATURE ? reserve_session(login) : 0;
+	if (status) {
+		kv_text_free(&out);
+		login_fail(conn, status);
 		return;
 	}
 	send_login_rsp(conn, &out, rsp_flags);
@@ -640,9 +671,13 @@ void iscsi_login_result(const struct iscsi_conn *conn,
 	r->window = login_window(login);
 }
 
-void iscsi_login_tsih_taken(struct iscsi_conn *conn)
+bool iscsi_login_session_started(struct iscsi_conn *conn)
 {
+	bool had_slot = conn->login->slot_of != NULL;
+
 	conn->login->new_tsih = 0;
+	conn->login->slot_of = NULL;
+	return had_slot;
 }
 
 /* A discovery session stays on the main loop, with a session of its own

@@ -92,6 +92,8 @@ void iscsi_session_free(struct iscsi_session *sess)
 	}
 	if (sess->tsih)
 		registry_free_tsih(sess->tsih);
+	if (sess->holds_slot)
+		iscsi_session_slot_put(&itgt->sessions_held);
 	free(sess);
 	if (itgt && itgt->dying)
 		iscsi_target_session_gone(itgt);
@@ -263,7 +265,7 @@ static struct iscsi_session *start_session(struct iscsi_conn *conn,
 				 r->tsih);
 	if (!sess)
 		return NULL;
-	iscsi_login_tsih_taken(conn);
+	sess->holds_slot = iscsi_login_session_started(conn);
 	sess->params = conn->params;
 	sess->exp_cmdsn = r->cmdsn;
 	sess->queue_depth = r->window;

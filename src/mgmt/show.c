@@ -148,6 +148,10 @@ static void show_one_target(struct target *t, struct strbuf *out)
 			      "        Nop count: %d\n",
 			      (int)t->iscsi->nop_interval,
 			      (int)t->iscsi->nop_count);
+	/* mtgt's own; absent without a limit, as tgt shows it. */
+	if (t->iscsi->max_sessions)
+		strbuf_printf(out, "        Max sessions: %u\n",
+			      t->iscsi->max_sessions);
 	strbuf_printf(out, "    I_T nexus information:\n");
 	show_nexuses(t, out);
 	strbuf_printf(out, "    LUN information:\n");

@@ -94,6 +94,8 @@ static enum tgtadm_err target_update(struct target *t, char *payload)
 		return err;
 	if (nop_update(t, payload))
 		return TGTADM_SUCCESS;
+	if (!strcmp(payload, "max_sessions")) /* mtgt's own */
+		return iscsi_target_set_max_sessions(t, eq + 1);
 	/* Session keys: case-insensitive names. Only the main thread reads
 	 * them (at login), so no lock. */
 	if (!iscsi_param_update(&t->iscsi->params, payload, eq + 1, &known))

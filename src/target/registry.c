@@ -63,6 +63,8 @@ static struct {
 		.login_timeout_s = ISCSI_DEFAULT_LOGIN_TIMEOUT_S,
 		.max_conns_per_initiator = ISCSI_DEFAULT_MAX_CONNS_PER_INITIATOR,
 		.max_conns_per_portal = ISCSI_DEFAULT_MAX_CONNS_PER_PORTAL,
+		.max_sessions_per_target =
+			ISCSI_DEFAULT_MAX_SESSIONS_PER_TARGET,
 	},
 	.tsih_lock = PTHREAD_MUTEX_INITIALIZER,
 	.tsih_next = 1,

@@ -46,10 +46,19 @@ struct iscsi_settings {
 	 * (local address and port); 0 means no limit. */
 	unsigned max_conns_per_initiator;
 	unsigned max_conns_per_portal;
+	/* Sessions at once on one target, the default of every target
+	 * (tgtadm's max_sessions overrides it per target); 0 means no
+	 * limit. Discovery sessions do not count. */
+	unsigned max_sessions_per_target;
 };
 #define ISCSI_DEFAULT_LOGIN_TIMEOUT_S 15
 #define ISCSI_DEFAULT_MAX_CONNS_PER_INITIATOR 256
 #define ISCSI_DEFAULT_MAX_CONNS_PER_PORTAL 4096
+/* No limit by default, as in tgt: the connection limits above already
+ * bound what one initiator or one portal can take, and a session needs a
+ * connection, so a default per-target bound would only refuse logins a
+ * tgt user expects to work (e.g. many initiators on one big target). */
+#define ISCSI_DEFAULT_MAX_SESSIONS_PER_TARGET 0
 struct iscsi_settings *registry_iscsi_settings(void);
 
 /* Open connections by initiator address and by portal. Any thread (a

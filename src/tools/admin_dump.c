@@ -5,7 +5,8 @@
  * (controller_tid), LUN numbers, device type, backing-store type, flags,
  * block size, SCSI ID and serial, removable/readonly/online,
  * thin provisioning, target state, iSCSI parameters that differ from tgt's
- * defaults, nop settings, redirection, ACLs, discovery accounts and iSNS.
+ * defaults, nop settings, the session limit, redirection, ACLs, discovery
+ * accounts and iSNS.
  * What tgtd does not show cannot be dumped: passwords (written as
  * PLEASE_CORRECT_THE_PASSWORD, as tgt-admin does), vendor/product ids,
  * mode pages (write-cache), sense format, rotation rate. States a
@@ -229,6 +230,8 @@ static void dump_target(struct admin *a, const struct state_target *t,
 	if (t->offline)
 		printf("\tstate offline\n");
 	dump_params(a, t);
+	if (t->max_sessions)
+		printf("\tmax_sessions %ld\n", t->max_sessions);
 	for (size_t i = 0; i < t->nr_luns; i++)
 		if (t->luns[i].lun != 0) /* LUN 0 comes with the target */
 			dump_lun(a, t, &t->luns[i]);

@@ -46,6 +46,8 @@ static const char *const target_param_names[] = {
 	"InitiatorRecvDataSegmentLength", "MaxOutstandingUnexpectedPDUs",
 	"nop_interval", "nop_count", "RedirectAddress", "RedirectPort",
 	"RedirectReason", "RedirectCallback",
+	/* mtgt's own */
+	"max_sessions",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -201,6 +201,8 @@ static int system_line(struct state_target *t, const char *text)
 		t->nop_interval = strtol(text + 14, NULL, 10);
 	} else if (!strncmp(text, "Nop count: ", 11))
 		t->nop_count = strtol(text + 11, NULL, 10);
+	else if (!strncmp(text, "Max sessions: ", 14))
+		t->max_sessions = strtol(text + 14, NULL, 10);
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct state_target {
 	bool offline;
 	bool has_nop; /* the "Nop interval/count" lines were shown */
 	long nop_interval, nop_count;
+	long max_sessions; /* the "Max sessions" line; 0 if none: no limit */
 	struct state_session *sessions;
 	size_t nr_sessions;
 	bool connected; /* a "Connection:" line: an initiator is logged in */

@@ -13,6 +13,13 @@ test_sessions.sh. Subcommands:
       a daemon started with login_timeout=2, max_conns_per_initiator=3,
       max_conns_per_portal=5: slow logins are dropped, connections past a
       limit are refused with "out of resources" (0x0302).
+  sessions HOST PORT IQN IQN_OTHER
+      a daemon started with max_sessions_per_target=2, IQN with
+      MaxConnections 2: a third session is refused with 0x0302 while
+      reinstatement, a further connection (MC/S) and discovery still get
+      in; logouts, dropped sockets and refused logins free or keep the
+      count exactly, also for logins racing each other; IQN_OTHER takes
+      tgtadm's max_sessions (per-target override).
   async HOST PORT IQN ANSWER
       logs in, prints "logged in", and waits for the logout request a
       forced target delete sends (AsyncEvent 1); logs out if ANSWER is
@@ -24,10 +31,12 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 from iscsi_raw import (Checks, Conn, INITIATOR, OP_ASYNC, OP_NOP_IN,
-                       OP_REJECT, OP_R2T, OP_SCSI_RSP, bhs, u16, u32)
+                       OP_REJECT, OP_R2T, OP_SCSI_RSP, TMF_COMPLETE,
+                       TMF_TARGET_COLD_RESET, bhs, u16, u32)
 
 check = Checks()
 TUR = b"\x00"
@@ -305,6 +314,193 @@ def t_connection_limits():
     conn.close()
 
 
+# ------------------------------------------------------------ sessions
+
+def session_login(iqn, initiator, **kw):
+    """(status, conn) of a new session's login (a conn refused is
+    closed by the target)."""
+    conn = Conn(HOST, PORT)
+    return conn.login(iqn, initiator=initiator, **kw), conn
+
+
+def nexuses(iqn):
+    """Sessions that `show` lists on the target named iqn."""
+    out = show().split("Target ")
+    block = [b for b in out if b.split("\n")[0].endswith(" " + iqn)]
+    return block[0].count("I_T nexus:") if block else -1
+
+
+def poll_login(iqn, initiator, seconds=5):
+    """Logs in again and again until it succeeds or time is up."""
+    end = time.time() + seconds
+    while True:
+        status, conn = session_login(iqn, initiator)
+        if status != 0x0302 or time.time() > end:
+            return status, conn
+        conn.close()
+        time.sleep(0.1)
+
+
+def t_session_limit():
+    mcs = [("MaxConnections", "2")]
+    a = login(HOST, PORT, IQN, initiator=INITIATOR + "-a", extra=mcs)
+    b = login(HOST, PORT, IQN, initiator=INITIATOR + "-b", extra=mcs)
+    check("two sessions log in under max_sessions_per_target=2",
+          ready(a) and ready(b) and nexuses(IQN) == 2)
+    status, c = session_login(IQN, INITIATOR + "-c")
+    check("a third session: login status 0x0302 out of resources",
+          status == 0x0302, "status 0x%04x" % status)
+    check("and its connection ends", c.closed())
+    c.close()
+    check("the refused login changed nothing: two sessions, both work",
+          nexuses(IQN) == 2 and tur(a) == 0 and tur(b) == 0)
+    disc = Conn(HOST, PORT)
+    status = disc.login()
+    check("a discovery session at the limit logs in (it is not counted)",
+          status == 0 and
+          IQN.encode() in disc.text([("SendTargets", "All")]),
+          "status 0x%04x" % status)
+    status, c = session_login(IQN, INITIATOR + "-c")
+    check("still 0x0302 for a new session while discovery is logged in",
+          status == 0x0302, "status 0x%04x" % status)
+    c.close()
+    disc.logout()
+    disc.close()
+    join = Conn(HOST, PORT)
+    join.join(b, 1)
+    status = join.login(IQN, initiator=INITIATOR + "-b", extra=mcs)
+    check("a second connection of a session (MC/S) joins at the limit",
+          status == 0 and tur(join) == 0 and nexuses(IQN) == 2,
+          "status 0x%04x" % status)
+    r = Conn(HOST, PORT)
+    r.isid = a.isid
+    status = r.login(IQN, initiator=INITIATOR + "-a")
+    check("a reinstatement (same initiator and ISID) at the limit "
+          "succeeds and ends the old session",
+          status == 0 and a.closed() and ready(r) and nexuses(IQN) == 2,
+          "status 0x%04x" % status)
+    a.close()
+    status, c = session_login(IQN, INITIATOR + "-c")
+    check("after the reinstatement the limit still holds: 0x0302",
+          status == 0x0302, "status 0x%04x" % status)
+    c.close()
+    rsp = b.logout(reason=0)
+    check("one session logs out (with both its connections)",
+          rsp[0] == 0 and b.closed() and join.closed(), repr(rsp))
+    b.close()
+    join.close()
+    status, d = session_login(IQN, INITIATOR + "-d")
+    check("after that logout a new session logs in at once",
+          status == 0 and ready(d), "status 0x%04x" % status)
+    status, c = session_login(IQN, INITIATOR + "-c")
+    check("and the next one is refused again", status == 0x0302,
+          "status 0x%04x" % status)
+    c.close()
+    r.close()  # abruptly: no Logout
+    d.close()
+    start = time.time()
+    e, f = poll_login(IQN, INITIATOR + "-e"), poll_login(IQN,
+                                                         INITIATOR + "-f")
+    check("sessions whose sockets were closed free their slots: two new "
+          "sessions log in within 5 s (%.1f s)" % (time.time() - start),
+          e[0] == 0 and f[0] == 0 and nexuses(IQN) == 2,
+          "status 0x%04x, 0x%04x" % (e[0], f[0]))
+    for _, conn in (e, f):
+        conn.logout()
+        conn.close()
+
+
+def t_cold_reset_frees():
+    """TARGET COLD RESET ends both sessions: their slots come back."""
+    a = login(HOST, PORT, IQN, initiator=INITIATOR + "-cold-a")
+    b = login(HOST, PORT, IQN, initiator=INITIATOR + "-cold-b")
+    ready(a)
+    itt = a.tmf(TMF_TARGET_COLD_RESET, lun=0)
+    check("TARGET COLD RESET at the limit: function complete, both "
+          "sessions end", a.tmf_response(itt) == TMF_COMPLETE and
+          a.closed() and b.closed())
+    e, f = poll_login(IQN, INITIATOR + "-e"), poll_login(IQN,
+                                                         INITIATOR + "-f")
+    check("their slots come back: two new sessions log in",
+          e[0] == 0 and f[0] == 0, "status 0x%04x, 0x%04x" % (e[0], f[0]))
+    for conn in (a, b):
+        conn.close()
+    for _, conn in (e, f):
+        conn.logout()
+        conn.close()
+
+
+def t_racing_logins():
+    """Ten new sessions log in at the same moment: exactly two get in."""
+    results = []
+    barrier = threading.Barrier(10)
+
+    def one(i):
+        conn = Conn(HOST, PORT)
+        barrier.wait()
+        results.append((conn.login(IQN, initiator=INITIATOR +
+                                   "-race%d" % i), conn))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(status for status, _ in results)
+    check("10 racing logins: exactly 2 sessions, 8 refused with 0x0302",
+          statuses == [0] * 2 + [0x0302] * 8 and nexuses(IQN) == 2,
+          repr(statuses))
+    for status, conn in results:
+        if status == 0:
+            conn.logout()
+        conn.close()
+    status, conn = poll_login(IQN, INITIATOR + "-after-race")
+    check("afterwards the count is back to zero: a login succeeds",
+          status == 0, "status 0x%04x" % status)
+    conn.logout()
+    conn.close()
+
+
+def tgtadm_update(tid, name, value):
+    return subprocess.run([os.environ["TGTADM"], "-C", os.environ["CPORT"],
+                           "--op", "update", "--mode", "target", "--tid",
+                           str(tid), "--name", name, "--value", value],
+                          capture_output=True, text=True).returncode
+
+
+def t_per_target_limit():
+    check("tgtadm sets max_sessions 1 on the other target",
+          tgtadm_update(2, "max_sessions", "1") == 0)
+    one = login(HOST, PORT, IQN_OTHER, initiator=INITIATOR + "-one")
+    status, two = session_login(IQN_OTHER, INITIATOR + "-two")
+    check("there a second session is refused (0x0302)", status == 0x0302,
+          "status 0x%04x" % status)
+    two.close()
+    check("tgtadm max_sessions 0: no limit",
+          tgtadm_update(2, "max_sessions", "0") == 0)
+    status, two = session_login(IQN_OTHER, INITIATOR + "-two")
+    status3, three = session_login(IQN_OTHER, INITIATOR + "-three")
+    check("then second and third sessions log in", status == 0 and
+          status3 == 0, "status 0x%04x, 0x%04x" % (status, status3))
+    check("lowering the limit below the sessions there ends none",
+          tgtadm_update(2, "max_sessions", "2") == 0 and
+          ready(one) and ready(two) and ready(three))
+    status, four = session_login(IQN_OTHER, INITIATOR + "-four")
+    check("but refuses new ones (0x0302)", status == 0x0302,
+          "status 0x%04x" % status)
+    four.close()
+    for conn in (two, three):
+        conn.logout()
+        conn.close()
+    status, four = session_login(IQN_OTHER, INITIATOR + "-four")
+    check("until fewer are left", status == 0, "status 0x%04x" % status)
+    for conn in (one, four):
+        conn.logout()
+        conn.close()
+    check("tgtadm max_sessions 0 again",
+          tgtadm_update(2, "max_sessions", "0") == 0)
+
+
 # --------------------------------------------------------------- async
 
 def async_logout(answer):
@@ -338,6 +534,10 @@ if mode == "main":
 elif mode == "limits":
     IQN = sys.argv[4]
     check.run([t_slow_login, t_connection_limits])
+elif mode == "sessions":
+    IQN, IQN_OTHER = sys.argv[4:6]
+    check.run([t_session_limit, t_cold_reset_frees, t_racing_logins,
+               t_per_target_limit])
 elif mode == "async":
     IQN = sys.argv[4]
     check.run([lambda: async_logout(sys.argv[5] == "yes")])

@@ -4,8 +4,8 @@
 # limits, connection reinstatement), every logout reason, session
 # reinstatement, NOP-In keepalive dropping a silent initiator, a slow
 # login dropped after login_timeout, connection limits per initiator
-# address and per portal, and the logout request (Async Message) before a
-# forced target delete.
+# address and per portal, the logout request (Async Message) before a
+# forced target delete, and the limit on sessions per target.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../stress/common.sh
 . "$ROOT/tests/stress/common.sh"
@@ -107,5 +107,30 @@ raw_checks "login time limit and connection limits" limits 127.0.0.1 \
 	"$PORT" "$IQN"
 assert_contains "the slow login is logged" "$(cat "$DAEMON_LOG")" \
 	"did not finish in time"
+assert_daemon_alive
+stop_daemon
+
+# --- sessions per target ---------------------------------------------------
+start_daemon --iscsi max_sessions_per_target=2 || finish
+setup_target 1 "${IQN}-limited" "$TEST_TMP/lun1.img"
+setup_target 2 "${IQN}-other" "$TEST_TMP/lun2.img"
+adm "MaxConnections 2 on target 1" --op update --mode target --tid 1 \
+	--name MaxConnections --value 2
+run "$TGTADM" -C "$CPORT" --op show --mode target
+assert_contains "show lists the daemon-wide session limit" "$OUT" \
+	"Max sessions: 2"
+for bad in -1 abc 65536 2x ""; do
+	check_rc 22 "max_sessions '$bad' is an invalid request" "$TGTADM" \
+		-C "$CPORT" --op update --mode target --tid 2 \
+		--name max_sessions --value "$bad"
+done
+run "$TGTADM" -C "$CPORT" --op show --mode target
+assert_eq "and changes nothing" 2 "$(grep -c "Max sessions: 2" <<<"$OUT")"
+raw_checks "sessions per target" sessions 127.0.0.1 "$PORT" \
+	"${IQN}-limited" "${IQN}-other"
+run "$TGTADM" -C "$CPORT" --op show --mode target
+assert_not_contains "no session left behind" "$OUT" "I_T nexus:"
+assert_not_contains "max_sessions 0 is not shown (as tgt)" \
+	"$(sed -n '/Target 2:/,$p' <<<"$OUT")" "Max sessions"
 assert_daemon_alive
 finish

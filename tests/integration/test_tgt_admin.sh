@@ -193,6 +193,7 @@ include $TEST_TMP/rich.conf
     nop_interval 5
     nop_count 3
     MaxQueueCmd 64
+    max_sessions 4
 </target>
 EOF
 
@@ -212,9 +213,13 @@ run ta -e -c "$TEST_TMP/ext.conf"
 assert_eq "ext.conf adds one target" 0 "$RC"
 assert_contains "nop_interval reaches tgtd" \
 	"$(tgtadm_c --op show --mode target --tid 8)" "nop_interval=5"
+assert_contains "max_sessions reaches tgtd" \
+	"$(tgtadm_c --op show --mode target)" "Max sessions: 4"
 full=$(state_of)
 ta --dump >"$TEST_TMP/dump.conf"
 assert_contains "dump keeps LUN numbers" "$(cat "$TEST_TMP/dump.conf")" "lun 3"
+assert_contains "dump keeps the session limit" "$(cat "$TEST_TMP/dump.conf")" \
+	"max_sessions 4"
 if [ "$have_ref" = 1 ]; then
 	run "$REF_TGT_ADMIN" -C "$CPORT" --dump
 	assert_contains "Debian's tgt-admin --dump reads our daemon" "$OUT" \

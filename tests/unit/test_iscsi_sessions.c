@@ -1,8 +1,9 @@
 /* Unit tests: the pure decisions behind task management, the NOP-In
- * keepalive, the session-wide keys of MC/S and the connection counts of
- * tgtd's connection limits. */
+ * keepalive, the session-wide keys of MC/S, the connection counts of
+ * tgtd's connection limits and the slots of its session limit. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +149,86 @@ static void test_connection_counts(void **state)
 	registry_conn_uncount(&i1a, &p1);
 }
 
+/* Session slots: taken while fewer than the limit are held, 0 is no
+ * limit, a slot given back can be taken again. */
+static void test_session_slots(void **state)
+{
+	atomic_uint held;
+
+	(void)state;
+	atomic_init(&held, 0);
+	assert_true(iscsi_session_slot_try(&held, 2));
+	assert_true(iscsi_session_slot_try(&held, 2));
+	assert_false(iscsi_session_slot_try(&held, 2));
+	assert_int_equal(atomic_load(&held), 2);
+	iscsi_session_slot_put(&held);
+	assert_true(iscsi_session_slot_try(&held, 2));
+	assert_false(iscsi_session_slot_try(&held, 2));
+	/* A limit lowered below what is held refuses, ends nothing. */
+	assert_false(iscsi_session_slot_try(&held, 1));
+	assert_int_equal(atomic_load(&held), 2);
+	assert_true(iscsi_session_slot_try(&held, 0));
+	assert_int_equal(atomic_load(&held), 3);
+}
+
+#define SLOT_THREADS 4
+#define SLOT_TRIES 200000
+#define SLOT_LIMIT 3
+
+struct slot_race {
+	atomic_uint *held;
+	pthread_barrier_t *start; /* all threads begin together */
+	unsigned max_seen; /* most slots held at once, seen by this thread */
+	unsigned taken;
+};
+
+/* Takes and gives back slots as fast as it can, as logins and ending
+ * sessions do on the main and target threads. */
+static void *slot_racer(void *arg)
+{
+	struct slot_race *r = arg;
+
+	pthread_barrier_wait(r->start);
+	for (int i = 0; i < SLOT_TRIES; i++) {
+		if (!iscsi_session_slot_try(r->held, SLOT_LIMIT))
+			continue;
+		r->taken++;
+		if (atomic_load(r->held) > r->max_seen)
+			r->max_seen = atomic_load(r->held);
+		iscsi_session_slot_put(r->held);
+	}
+	return NULL;
+}
+
+/* However the threads interleave, no more than the limit are ever held,
+ * and every slot taken comes back. */
+static void test_session_slots_race(void **state)
+{
+	pthread_t threads[SLOT_THREADS];
+	struct slot_race races[SLOT_THREADS] = { 0 };
+	pthread_barrier_t start;
+	atomic_uint held;
+	unsigned taken = 0;
+
+	(void)state;
+	atomic_init(&held, 0);
+	pthread_barrier_init(&start, NULL, SLOT_THREADS);
+	for (int i = 0; i < SLOT_THREADS; i++) {
+		races[i].held = &held;
+		races[i].start = &start;
+		assert_int_equal(pthread_create(&threads[i], NULL, slot_racer,
+						&races[i]), 0);
+	}
+	for (int i = 0; i < SLOT_THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		assert_true(races[i].max_seen <= SLOT_LIMIT);
+		taken += races[i].taken;
+	}
+	pthread_barrier_destroy(&start);
+	assert_true(taken > 0);
+	assert_int_equal(atomic_load(&held), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_keepalive_count_zero),
 		cmocka_unit_test(test_leading_only_keys),
 		cmocka_unit_test(test_connection_counts),
+		cmocka_unit_test(test_session_slots),
+		cmocka_unit_test(test_session_slots_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

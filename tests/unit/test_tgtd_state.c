@@ -60,6 +60,7 @@ static const char target_show[] =
 	"    System information:\n"
 	"        Driver: iscsi\n"
 	"        State: ready\n"
+	"        Max sessions: 4\n" /* mtgt's own */
 	"    I_T nexus information:\n"
 	"        I_T nexus: 7\n"
 	"            Initiator: iqn.2024-01.test:init1 alias: pytest\n"
@@ -86,6 +87,7 @@ static void test_targets(void **state)
 	assert_true(t->has_nop);
 	assert_int_equal(t->nop_interval, 5);
 	assert_int_equal(t->nop_count, 3);
+	assert_int_equal(t->max_sessions, 0);
 	assert_false(t->connected);
 	assert_int_equal(t->nr_luns, 2);
 	assert_null(t->luns[0].path);
@@ -112,6 +114,7 @@ static void test_targets(void **state)
 	t = tgtd_state_find_tid(&st, 2);
 	assert_non_null(t);
 	assert_false(t->offline);
+	assert_int_equal(t->max_sessions, 4);
 	assert_true(t->connected);
 	assert_int_equal(t->nr_sessions, 1);
 	assert_int_equal(t->sessions[0].sid, 7);
