@@ -425,6 +425,59 @@ verify_tool() {
 }
 
 # ---------------------------------------------------------------------
+# File systems only the test's daemon sees (tmpfs, FUSE), in a private
+# mount namespace: nothing is mounted on the host, and the mounts vanish
+# with the namespace's last process.
+
+# mount_namespace: a process holding one (NS_PID, killed at the end).
+# Commands run in it with in_ns, the daemon with
+# TGTD_WRAPPER="nsenter -t $NS_PID -m".
+mount_namespace() {
+	local i
+	unshare -m --propagation private sleep 3600 </dev/null &
+	NS_PID=$!
+	HELPER_PIDS+=("$NS_PID")
+	for ((i = 0; i < 50; i++)); do
+		[ "$(readlink "/proc/$NS_PID/ns/mnt")" != \
+			"$(readlink /proc/self/ns/mnt)" ] && return 0
+		sleep 0.1
+	done
+	fail "no private mount namespace (unshare -m)"
+	return 1
+}
+
+in_ns() {
+	nsenter -t "$NS_PID" -m "$@"
+}
+
+# faultfs_mount MOUNTPOINT BACKING BAD_START BAD_END [RATE]: the FUSE file
+# system of tests/tools/faultfs.c (built into TEST_TMP with libfuse3) in
+# the namespace, serving BACKING as MOUNTPOINT/lun.img with EIO over
+# [BAD_START, BAD_END), at most RATE bytes per second.
+faultfs_mount() {
+	local mnt=$1 bin=$TEST_TMP/faultfs rate=() i
+	[ -n "${5:-}" ] && rate=(--rate "$5")
+	if [ ! -x "$bin" ]; then
+		# shellcheck disable=SC2046 # pkg-config prints a word list
+		check "faultfs builds (libfuse3)" gcc -std=c11 -D_GNU_SOURCE \
+			-Wall -Wextra -Werror -O2 -o "$bin" \
+			"$ROOT/tests/tools/faultfs.c" \
+			$(pkg-config --cflags --libs fuse3) || return 1
+	fi
+	mkdir -p "$mnt"
+	in_ns "$bin" "${rate[@]}" "$2" "$3" "$4" "$mnt" </dev/null \
+		>"$TEST_TMP/faultfs.$(basename "$mnt").log" 2>&1 &
+	HELPER_PIDS+=("$!")
+	for ((i = 0; i < 100; i++)); do
+		in_ns test -e "$mnt/lun.img" && return 0
+		sleep 0.1
+	done
+	fail "faultfs did not mount $mnt" \
+		"$(cat "$TEST_TMP/faultfs.$(basename "$mnt").log")"
+	return 1
+}
+
+# ---------------------------------------------------------------------
 # Initiator processes kept running in the background (killed at the end)
 
 HELPER_PIDS=()

@@ -3,7 +3,7 @@
 # thin-provisioned file LUN, and, for the families that need another
 # kind of LUN, against variants of it (VARIANTS below: read-only,
 # removable, 4096-byte blocks, 512-byte blocks on 4096-byte physical
-# blocks). Every test named in iscsi-test-cu.passing (one FAMILY.Suite.Test
+# blocks, a slow medium). Every test named in iscsi-test-cu.passing (one FAMILY.Suite.Test
 # per line, sorted; a variant's tests carry @VARIANT) must pass; a listed
 # test that fails, is skipped or does not run fails this script and is
 # named. Tests that pass but are not listed are reported with a hint.
@@ -14,6 +14,7 @@
 #   FAMILIES="SCSI iSCSI"  test families to run (see iscsi-test-cu -l)
 #   SUITES="SCSI.Inquiry iSCSI.iSCSITMF"  run only these suites
 #   VARIANTS_RUN="readonly 4k"  run only these variants ("" for none)
+#   SLOW_RATE=8388608      bytes per second of the slow medium
 #   SUITE_TIMEOUT=120      seconds per suite
 #   TIME_BUDGET=1200       seconds for all suites; the rest is not run
 #   UPDATE_PASSING=1       rewrite the list as old list + tests passing now
@@ -30,11 +31,24 @@ IMG=$TEST_TMP/lun.img
 OUTDIR=$TEST_TMP/iscsi-test-cu
 RESULTS=$TEST_TMP/results	# "PASSED|FAILED|SKIPPED|NOT-RUN NAME"
 
-# Variants: NAME|TID|SIZE|BLOCKSIZE|PARAMS|SUITES|EACH. Each gets its own
-# target (LUN 1 on its own sparse file, tgtadm --params PARAMS); its
-# suites (or single tests) run as the main ones do, or one process per
-# test when EACH is "test" (PreventAllow's reset tests leave unit
+# Variants: NAME|TID|SIZE|BLOCKSIZE|PARAMS|SUITES|EACH|MEDIUM. Each gets
+# its own target (LUN 1 on its own sparse file, tgtadm --params PARAMS);
+# its suites (or single tests) run as the main ones do, or one process
+# per test when EACH is "test" (PreventAllow's reset tests leave unit
 # attentions on the second session that the next test would trip over).
+# A test SUITES names by itself counts from that variant in the combined
+# counts: the variant is the LU it needs.
+#
+# MEDIUM "slow": the file is served through faultfs (tests/tools) at
+# SLOW_RATE bytes per second, in a private mount namespace the daemon
+# runs in. Sanitize.Reset needs a SANITIZE OVERWRITE still running after
+# 3 s, five resets, a logout, 1 s and a new login: 128 MiB at 8 MiB/s take
+# 16 s. The test then polls TEST UNIT READY every 60 s, so it takes a
+# minute whatever the medium; such a variant runs beside the others (it
+# waits, and shows that the other LUs keep serving meanwhile). It is not
+# in the list yet: an ABORT TASK of the SANITIZE is answered only once
+# the whole overwrite is over, so the test finds it over after its
+# reconnect.
 VARIANTS=(
 	"readonly|2|16M||readonly=1,thin_provisioning=1|SCSI.ReadOnly|suite"
 	"removable|3|16M||removable=1|SCSI.PreventAllow SCSI.StartStopUnit|test"
@@ -45,10 +59,12 @@ SCSI.ExtendedCopy|suite"
 SCSI.CompareAndWrite.InvalidDataOutSize SCSI.WriteSame10.InvalidDataOutSize \
 SCSI.WriteSame10.UnmapUnaligned SCSI.WriteSame16.InvalidDataOutSize \
 SCSI.WriteSame16.UnmapUnaligned|suite"
+	"slow|6|128M|||SCSI.Sanitize.Reset|suite|slow"
 )
-VARIANTS_RUN=${VARIANTS_RUN-readonly removable 4k 512e}
+VARIANTS_RUN=${VARIANTS_RUN-readonly removable 4k 512e slow}
+SLOW_RATE=${SLOW_RATE:-$((8 << 20))}
 
-variant_field() {	# VARIANT FIELD(1-7)
+variant_field() {	# VARIANT FIELD(1-8)
 	local v
 	for v in "${VARIANTS[@]}"; do
 		[ "${v%%|*}" = "$1" ] && { cut -d'|' -f"$2" <<<"$v"; return; }
@@ -61,18 +77,47 @@ lu_params() {	# TID PARAMS
 	[ "$RC" -eq 0 ] || echo "# note: $2 refused on tid $1 (exit $RC): $OUT"
 }
 
+is_slow() {	# VARIANT
+	[ "$(variant_field "$1" 8)" = slow ]
+}
+
+# The file a variant's LU is on (a slow one's reaches image_of through
+# faultfs).
+lu_file() {	# VARIANT
+	if is_slow "$1"; then
+		echo "$TEST_TMP/$1-fs/lun.img"
+	else
+		image_of "$1"
+	fi
+}
+
+# The variants' files, once (they outlive a daemon restart), and, for a
+# slow medium, the mount namespace the daemon then runs in.
+prepare_media() {
+	local v
+	for v in $VARIANTS_RUN; do
+		make_sparse "$(image_of "$v")" "$(variant_field "$v" 3)"
+		is_slow "$v" || continue
+		if [ -z "${NS_PID:-}" ]; then
+			mount_namespace || return 1
+			TGTD_WRAPPER="nsenter -t $NS_PID -m ${TGTD_WRAPPER:-}"
+		fi
+		faultfs_mount "$TEST_TMP/$v-fs" "$(image_of "$v")" 0 0 \
+			"$SLOW_RATE" || return 1
+	done
+}
+
 configure_variant() {	# NAME
-	local tid size bs extra=()
+	local tid bs params extra=()
 	tid=$(variant_field "$1" 2)
-	size=$(variant_field "$1" 3)
 	bs=$(variant_field "$1" 4)
+	params=$(variant_field "$1" 5)
 	[ -n "$bs" ] && extra=(--blocksize "$bs")
-	make_sparse "$TEST_TMP/$1.img" "$size"
 	new_target "$tid" "$IQN-$1" &&
 		adm "add LUN 1 to target $tid ($1)" --lld iscsi \
 			--mode logicalunit --op new --tid "$tid" --lun 1 \
-			-b "$TEST_TMP/$1.img" "${extra[@]}" &&
-		bind_all "$tid" && lu_params "$tid" "$(variant_field "$1" 5)"
+			-b "$(lu_file "$1")" "${extra[@]}" &&
+		bind_all "$tid" && { [ -z "$params" ] || lu_params "$tid" "$params"; }
 }
 
 configure() {
@@ -194,6 +239,8 @@ units_of() {	# SUITES EACH
 	done
 }
 
+# Beside the other runs (BESIDE=1, in a subshell), a dead daemon is left
+# to the main run's ensure_daemon.
 run_units() {	# START VARIANT UNITS...
 	local start=$1 variant=$2 unit
 	shift 2
@@ -205,30 +252,63 @@ run_units() {	# START VARIANT UNITS...
 			continue
 		fi
 		run_suite "$unit" "$variant"
-		ensure_daemon "$unit" || return 1
+		[ "${BESIDE:-0}" = 1 ] || ensure_daemon "$unit" || return 1
 	done
 }
 
+run_variant() {	# START VARIANT
+	local units
+	mapfile -t units < <(units_of "$(variant_field "$2" 6)" \
+		"$(variant_field "$2" 7)")
+	run_units "$1" "$2" "${units[@]}"
+}
+
+# The slow variants run in the background from the start; their output
+# is shown when they are waited for.
 run_suites() {
-	local start=$SECONDS v units
+	local start=$SECONDS v beside=()
+	for v in $VARIANTS_RUN; do
+		is_slow "$v" || continue
+		BESIDE=1 run_variant "$start" "$v" >"$OUTDIR/beside-$v.log" &
+		beside+=("$!")
+		HELPER_PIDS+=("$!")
+	done
 	run_units "$start" "" $SUITES || return
 	for v in $VARIANTS_RUN; do
-		mapfile -t units < <(units_of "$(variant_field "$v" 6)" \
-			"$(variant_field "$v" 7)")
-		run_units "$start" "$v" "${units[@]}" || return
+		is_slow "$v" || run_variant "$start" "$v" || return
+	done
+	[ "${#beside[@]}" -eq 0 ] || wait "${beside[@]}"
+	for v in $VARIANTS_RUN; do
+		is_slow "$v" && cat "$OUTDIR/beside-$v.log"
 	done
 	echo "# iscsi-test-cu: $((SECONDS - start))s"
 }
 
-# The 230 tests counted once each: a test the main run skipped takes its
-# result from a variant that ran it (the LU it needs).
+# Tests a variant's SUITES names one by one, with the variant:
+# "TEST@VARIANT" lines.
+named_tests() {
+	local v t
+	for v in $VARIANTS_RUN; do
+		for t in $(variant_field "$v" 6); do
+			[[ $t =~ ^[^.]+\.[^.]+\.[^.]+$ ]] && echo "$t@$v"
+		done
+	done
+}
+
+# The 230 tests counted once each: a test a variant names takes its result
+# from that variant, a test the main run skipped from a variant that ran
+# it (the LU it needs).
 combined_counts() {
-	awk '{ name = $2; sub(/@.*/, "", name)
+	awk -v list="$(named_tests)" '
+	     BEGIN { split(list, l, "\n"); for (i in l) named[l[i]] = 1 }
+	     { name = $2; sub(/@.*/, "", name)
 	       if ($2 == name) main[name] = $1
+	       else if ($2 in named) own[name] = $1
 	       else if ($1 != "SKIPPED") alt[name] = $1 }
 	     END { for (t in main) {
 			r = main[t]
-			if (r == "SKIPPED" && (t in alt)) r = alt[t]
+			if (t in own) r = own[t]
+			else if (r == "SKIPPED" && (t in alt)) r = alt[t]
 			n[r]++ }
 		   for (k in n) printf "%s=%d ", k, n[k] }' "$RESULTS"
 }
@@ -284,6 +364,7 @@ mkdir -p "$OUTDIR"
 : >"$RESULTS"
 
 make_sparse "$IMG" 128M
+prepare_media || finish
 start_daemon || finish
 configure
 run_suites

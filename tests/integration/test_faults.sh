@@ -179,17 +179,10 @@ stop_daemon
 
 # ---------------------------------------------------------------------
 echo "# 3. backing store failures (private mount namespace)"
-# A process holding a private mount namespace: the tmpfs and the FUSE
-# file system are mounted there only, and vanish with it.
-unshare -m --propagation private sleep 3600 </dev/null &
-NS_PID=$!
-HELPER_PIDS+=("$NS_PID")
-sleep 0.2
-in_ns() { nsenter -t "$NS_PID" -m "$@"; }
+mount_namespace || finish
 SMALL=$TEST_TMP/small-fs
 BAD=$TEST_TMP/bad-fs
-mkdir -p "$SMALL" "$BAD"
-FAULTFS=$TEST_TMP/faultfs
+mkdir -p "$SMALL"
 BAD_START=$((1024 * 1024))
 BAD_END=$((BAD_START + 64 * 1024))
 if ! check "a 16 MiB tmpfs in the namespace" \
@@ -197,14 +190,9 @@ if ! check "a 16 MiB tmpfs in the namespace" \
 	finish
 fi
 in_ns truncate -s 64M "$SMALL/lun.img"
-check "faultfs builds (libfuse3)" gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra \
-	-Werror -O2 -o "$FAULTFS" "$ROOT/tests/tools/faultfs.c" \
-	$(pkg-config --cflags --libs fuse3) || finish
 make_sparse "$TEST_TMP/bad-backing.img" 8M
-in_ns "$FAULTFS" "$TEST_TMP/bad-backing.img" "$BAD_START" "$BAD_END" "$BAD" \
-	</dev/null >"$TEST_TMP/faultfs.log" 2>&1 &
-HELPER_PIDS+=("$!")
-wait_until 10 in_ns test -e "$BAD/lun.img"
+faultfs_mount "$BAD" "$TEST_TMP/bad-backing.img" "$BAD_START" "$BAD_END" ||
+	finish
 run grep -F " $SMALL " /proc/mounts
 assert_eq "nothing mounted on the host" "" "$OUT"
 

@@ -1,15 +1,21 @@
 /*
  * faultfs: a FUSE file system holding one file, "lun.img", whose bytes live
  * in a backing file and whose reads and writes fail with EIO over one byte
- * range: a disk with bad sectors, for the fault tests (test_faults.sh),
- * without touching any real device or the host's mount table (run it in a
- * private mount namespace).
+ * range (a disk with bad sectors, for test_faults.sh), or go no faster
+ * than a given rate (a slow disk, for the SANITIZE that must outlast
+ * resets and reconnects in test_conformance.sh), without touching any
+ * real device or the host's mount table (run it in a private mount
+ * namespace).
  *
- *   faultfs BACKING BAD_START BAD_END MOUNTPOINT [fuse options...]
+ *   faultfs [--rate BYTES_PER_SECOND] BACKING BAD_START BAD_END MOUNTPOINT
+ *           [fuse options...]
  *
- * Any read or write overlapping [BAD_START, BAD_END) fails with EIO;
- * everything else goes to BACKING at the same offset. Runs in the
- * foreground (single-threaded) until unmounted or killed.
+ * Any read or write overlapping [BAD_START, BAD_END) fails with EIO (an
+ * empty range: none does); everything else goes to BACKING at the same
+ * offset, and with --rate takes at least its length / rate seconds. Runs
+ * in the foreground, single-threaded (so requests are served one after
+ * the other and the rate holds for all of them together), until
+ * unmounted or killed.
  *
  * Built by the test itself (libfuse3); not part of the daemon.
  */
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FILE_NAME "lun.img"
@@ -29,6 +36,7 @@ struct faultfs {
 	int fd;			/* the backing file */
 	off_t bad_start;	/* first failing byte */
 	off_t bad_end;		/* first good byte after the range */
+	long long rate;		/* bytes per second; 0: as fast as BACKING */
 };
 
 static struct faultfs fs;
@@ -80,6 +88,22 @@ static int ff_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* A slow disk: the request takes len / rate seconds. Sleeping here holds
+ * the only thread, so the next request waits too. */
+static void throttle(size_t len)
+{
+	long long ns;
+	struct timespec ts;
+
+	if (!fs.rate)
+		return;
+	ns = (long long)((double)len * 1e9 / (double)fs.rate);
+	ts.tv_sec = ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* Reads or writes the backing file, except over the bad range. */
 static int ff_io(char *rbuf, const char *wbuf, size_t len, off_t off)
 {
@@ -88,6 +112,8 @@ static int ff_io(char *rbuf, const char *wbuf, size_t len, off_t off)
 	if (overlaps_bad(off, len))
 		return -EIO;
 	n = rbuf ? pread(fs.fd, rbuf, len, off) : pwrite(fs.fd, wbuf, len, off);
+	if (n > 0)
+		throttle((size_t)n);
 	return n < 0 ? -errno : (int)n;
 }
 
@@ -128,9 +154,16 @@ int main(int argc, char **argv)
 	char *fargv[32];
 	int fargc = 0;
 
-	if (argc < 5 || argc > 26) {
-		fprintf(stderr, "usage: faultfs BACKING BAD_START BAD_END "
-			"MOUNTPOINT [fuse options...]\n");
+	fargv[fargc++] = argv[0];
+	if (argc > 2 && strcmp(argv[1], "--rate") == 0) {
+		fs.rate = strtoll(argv[2], NULL, 0);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 5 || argc > 26 || fs.rate < 0) {
+		fprintf(stderr, "usage: faultfs [--rate BYTES_PER_SECOND] "
+			"BACKING BAD_START BAD_END MOUNTPOINT "
+			"[fuse options...]\n");
 		return 2;
 	}
 	fs.fd = open(argv[1], O_RDWR | O_CLOEXEC);
@@ -140,7 +173,6 @@ int main(int argc, char **argv)
 	}
 	fs.bad_start = strtoll(argv[2], NULL, 0);
 	fs.bad_end = strtoll(argv[3], NULL, 0);
-	fargv[fargc++] = argv[0];
 	fargv[fargc++] = "-f";		/* foreground */
 	fargv[fargc++] = "-s";		/* one thread: simple and enough */
 	fargv[fargc++] = argv[4];
