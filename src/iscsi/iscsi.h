@@ -177,6 +177,9 @@ struct iscsi_task {
 	 * is freed when it leaves scsi/ (if there) or its CmdSN turn comes
 	 * (if it waits for one). */
 	bool aborted;
+	/* A Data-Out of it came out of order: it ends with CHECK CONDITION
+	 * and its further Data-Out are dropped (task.c). */
+	bool data_failed;
 	uint8_t early_key;     /* refused before execution: sense key */
 	uint16_t early_asc;    /* and ASC/ASCQ */
 	uint32_t r2t_offset;   /* next offset to ask for */

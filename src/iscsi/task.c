@@ -669,6 +669,61 @@ static bool data_out_fits(struct iscsi_conn *conn, struct iscsi_task *task,
 	       len <= seq->len - seq->got;
 }
 
+/* SPC-4: ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR, which RFC 7143
+ * §11.4.7.2 names for a task ended by a digest error. */
+#define ASC_PROTOCOL_SERVICE_CRC_ERROR 0x4705
+
+/* A Data-Out of a transfer this task has under way (its TTT, or
+ * unsolicited data it may send) whose DataSN or offset is not the next
+ * one. Anything else that does not fit (unknown TTT, data beyond the
+ * transfer) stays a protocol error that ends the connection. */
+static bool data_out_out_of_order(struct iscsi_conn *conn,
+				  struct iscsi_task *task, const uint8_t *bhs)
+{
+	uint32_t ttt = get_be32(bhs + PDU_TTT);
+	uint32_t off = get_be32(bhs + PDU_BUFOFF);
+	uint32_t len = pdu_data_len(bhs);
+	bool ours;
+
+	if (task->aborted || !task->data || task->state != TASK_RECEIVING)
+		return false;
+	if (off > task->edtl || len > task->edtl - off)
+		return false;
+	ours = ttt == ISCSI_RESERVED_TAG
+		       ? !conn_param(conn, ISCSI_PARAM_INITIAL_R2T)
+		       : find_seq(task, ttt) != NULL;
+	return ours && !data_out_fits(conn, task, bhs);
+}
+
+/* RFC 7143 §7.9: a Data-Out out of order tells the target it missed an
+ * earlier one (an implied digest error), to be handled as §7.8 handles a
+ * data digest error. At ErrorRecoveryLevel 0 no recovery R2T can ask for
+ * it again, so the PDU is rejected and its data discarded, the task ends
+ * now with CHECK CONDITION, and the rest of its Data-Out is dropped; the
+ * connection and the session's other commands go on. */
+static void data_sequence_error(struct iscsi_conn *conn,
+				struct iscsi_task *task)
+{
+	log_error("%s: Data-Out itt 0x%x DataSN %u offset %u out of order: "
+		  "the command ends", conn->peer_ip, task->itt,
+		  get_be32(conn->rx_bhs + PDU_DATASN),
+		  get_be32(conn->rx_bhs + PDU_BUFOFF));
+	iscsi_conn_send_reject(conn, conn->rx_bhs,
+			       ISCSI_REJECT_PROTOCOL_ERROR);
+	if (conn->state == CONN_CLOSING)
+		return;
+	task->data_failed = true;
+	task->early_key = SK_ABORTED_COMMAND;
+	task->early_asc = ASC_PROTOCOL_SERVICE_CRC_ERROR;
+	/* Data-Out still on its way once the task is gone: dropped. */
+	remember_aborted_itt(conn, task->itt);
+	for (int i = 0; i < ISCSI_MAX_R2T_SEQ; i++)
+		task->seqs[i].active = false;
+	task->r2t_outstanding = 0;
+	task->received = task->edtl; /* nothing more is awaited */
+	task_try_execute(task);
+}
+
 int iscsi_data_out_begin(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
@@ -681,6 +736,12 @@ int iscsi_data_out_begin(struct iscsi_conn *conn)
 		log_debug("%s: Data-Out for aborted itt 0x%x dropped",
 			  conn->peer_ip, itt);
 		return 0;
+	}
+	if (task && task->data_failed)
+		return 0; /* its task already failed: dropped */
+	if (task && data_out_out_of_order(conn, task, bhs)) {
+		data_sequence_error(conn, task);
+		return conn->state == CONN_CLOSING ? -1 : 0;
 	}
 	if (!task || !data_out_fits(conn, task, bhs)) {
 		log_error("%s: Data-Out itt 0x%x ttt 0x%x sn %u off %u len %u "
@@ -740,10 +801,6 @@ void iscsi_data_out_rx(struct iscsi_conn *conn)
 }
 
 /* ---- data digest errors ---- */
-
-/* SPC-4: ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR, which RFC 7143
- * §11.4.7.2 names for a task ended by a digest error. */
-#define ASC_PROTOCOL_SERVICE_CRC_ERROR 0x4705
 
 void iscsi_scsi_cmd_drop(struct iscsi_conn *conn)
 {
