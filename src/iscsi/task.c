@@ -673,10 +673,11 @@ static bool data_out_fits(struct iscsi_conn *conn, struct iscsi_task *task,
  * §11.4.7.2 names for a task ended by a digest error. */
 #define ASC_PROTOCOL_SERVICE_CRC_ERROR 0x4705
 
-/* A Data-Out of a transfer this task has under way (its TTT, or
- * unsolicited data it may send) whose DataSN or offset is not the next
- * one. Anything else that does not fit (unknown TTT, data beyond the
- * transfer) stays a protocol error that ends the connection. */
+/* For a Data-Out that does not fit (data_out_fits): whether it still
+ * belongs to a transfer this task has under way (its TTT, or unsolicited
+ * data it may send), i.e. only its DataSN or offset is not the next one.
+ * Anything else (unknown TTT, data beyond the transfer) stays a protocol
+ * error that ends the connection. */
 static bool data_out_out_of_order(struct iscsi_conn *conn,
 				  struct iscsi_task *task, const uint8_t *bhs)
 {
@@ -692,7 +693,7 @@ static bool data_out_out_of_order(struct iscsi_conn *conn,
 	ours = ttt == ISCSI_RESERVED_TAG
 		       ? !conn_param(conn, ISCSI_PARAM_INITIAL_R2T)
 		       : find_seq(task, ttt) != NULL;
-	return ours && !data_out_fits(conn, task, bhs);
+	return ours;
 }
 
 /* RFC 7143 §7.9: a Data-Out out of order tells the target it missed an
@@ -739,11 +740,11 @@ int iscsi_data_out_begin(struct iscsi_conn *conn)
 	}
 	if (task && task->data_failed)
 		return 0; /* its task already failed: dropped */
-	if (task && data_out_out_of_order(conn, task, bhs)) {
-		data_sequence_error(conn, task);
-		return conn->state == CONN_CLOSING ? -1 : 0;
-	}
 	if (!task || !data_out_fits(conn, task, bhs)) {
+		if (task && data_out_out_of_order(conn, task, bhs)) {
+			data_sequence_error(conn, task);
+			return conn->state == CONN_CLOSING ? -1 : 0;
+		}
 		log_error("%s: Data-Out itt 0x%x ttt 0x%x sn %u off %u len %u "
 			  "does not match a transfer", conn->peer_ip, itt,
 			  get_be32(bhs + PDU_TTT), get_be32(bhs + PDU_DATASN),

@@ -252,6 +252,16 @@ def t_nop_keepalive():
 
 # -------------------------------------------------------------- limits
 
+def login_succeeds(what):
+    """After closed connections have had a moment to go: a plain login
+    and logout work."""
+    time.sleep(0.3)
+    conn = Conn(HOST, PORT)
+    check(what, conn.login(IQN) == 0)
+    conn.logout()
+    conn.close()
+
+
 def refused_status(source=None):
     """Opens a connection and returns the status of its first login."""
     conn = Conn(HOST, PORT, source=source)
@@ -291,12 +301,7 @@ def t_connection_limits():
     check("and the connection ends", extra.closed())
     extra.close()
     held[0].close()
-    time.sleep(0.3)
-    conn = Conn(HOST, PORT)
-    check("with one closed, a login from it succeeds",
-          conn.login(IQN) == 0)
-    conn.logout()
-    conn.close()
+    login_succeeds("with one closed, a login from it succeeds")
     time.sleep(0.3)
     held[0] = held_session()
     held += [held_session("127.0.0.2") for _ in range(2)]
@@ -306,12 +311,7 @@ def t_connection_limits():
     extra.close()
     for c in held:
         c.close()
-    time.sleep(0.3)
-    conn = Conn(HOST, PORT)
-    check("once they are closed, logins succeed again",
-          conn.login(IQN) == 0)
-    conn.logout()
-    conn.close()
+    login_succeeds("once they are closed, logins succeed again")
 
 
 # ------------------------------------------------------------ sessions
