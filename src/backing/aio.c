@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "backing/file.h"
+#include "backing/kernel_filled.h"
 #include "backing/pool.h"
 #include "common/log.h"
 
@@ -216,6 +217,8 @@ static void fill_from_backlog(struct aio_ring *r)
 /* A read or write moved res bytes: go on with the rest. */
 static void rw_progress(struct aio_ring *r, struct bs_io *io, int res)
 {
+	if (io->op == BS_READ)
+		kernel_filled((char *)io->buf + io->progress, (size_t)res);
 	if (res == 0 && io->op == BS_READ) {
 		/* Beyond the end of a file: zeros, as pread gives. */
 		memset((char *)io->buf + io->progress, 0,

@@ -9,9 +9,12 @@
 #             automatically for /usr/sbin/tgtd. Stopping then falls back to
 #             deleting the targets, `--op delete --mode system` and kill -9.
 #   KEEP_TMP=1     keep the per-test temporary directory.
-#   TGTD_WRAPPER   command words put before "$TGTD" (e.g. valgrind and its
-#             options, or nsenter into a mount namespace); it must exec the
-#             daemon so that the PID stays the daemon's.
+#   TGTD_WRAPPER   command words put before "$TGTD" (e.g. nsenter into a
+#             mount namespace); it must exec the daemon so that the PID
+#             stays the daemon's.
+#   TGTD_CHECKER   like TGTD_WRAPPER, after it, but only for mtgt's daemon,
+#             not for Debian's tgtd run beside it for comparison (valgrind
+#             and its options: tgt's own leaks are not ours to fail on).
 #
 # Every test starts its own daemon(s) on free ports, talks only to them and
 # stops them by PID. A test ends with `finish`, which prints
@@ -35,7 +38,7 @@ fi
 # Sanitizer builds run slower: tests use these to scale timeouts and load.
 SANITIZED=0
 case $BUILD in *asan* | *san*) SANITIZED=1 ;; esac
-case ${TGTD_WRAPPER:-} in *valgrind*) SANITIZED=1 ;; esac
+case ${TGTD_CHECKER:-} in *valgrind*) SANITIZED=1 ;; esac
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 START_TIMEOUT=${START_TIMEOUT:-$((SANITIZED ? 30 : 10))}
@@ -229,14 +232,15 @@ wait_daemon_ready() {
 # CPORT, DAEMON_LOG. Returns non-zero (after recording a failure) if the
 # daemon does not come up.
 start_daemon() {
-	local pid log _ own=()
+	local pid log _ own=() checker=${TGTD_CHECKER:-}
 	# APTPL reservation state stays in the test's directory (mtgt only).
 	[ "$LEGACY_TGTD" = 1 ] || own=(--pr-state-dir "$TEST_TMP/pr-state")
+	[ "$LEGACY_TGTD" = 1 ] && checker=
 	for _ in 1 2 3; do
 		pick_ports || break
 		log=$TEST_TMP/tgtd.$CPORT.log
 		# shellcheck disable=SC2086 # the wrapper is a word list
-		${TGTD_WRAPPER:-} "$TGTD" -f -C "$CPORT" \
+		${TGTD_WRAPPER:-} $checker "$TGTD" -f -C "$CPORT" \
 			--iscsi "portal=127.0.0.1:$PORT" "${own[@]}" "$@" \
 			</dev/null >>"$log" 2>&1 &
 		pid=$!
