@@ -85,25 +85,31 @@ static int parse_int(char opt, const char *arg, int min, int max, int *out)
 
 /* The numeric --iscsi settings: tgt's NOP defaults of new targets, and
  * mtgt's login time limit, connection limits and session limit. */
-static unsigned *iscsi_setting(const char *name, size_t len, int *min)
+static unsigned *iscsi_setting(const char *name, size_t len, int *min,
+			       int *max)
 {
 	struct iscsi_settings *set = registry_iscsi_settings();
 	static const struct {
 		const char *name;
 		size_t offset;
-		int min;
+		int min, max;
 	} table[] = {
 		{ "nop_interval", offsetof(struct iscsi_settings, nop_interval),
-		  0 },
-		{ "nop_count", offsetof(struct iscsi_settings, nop_count), 0 },
+		  0, 1000000 },
+		{ "nop_count", offsetof(struct iscsi_settings, nop_count), 0,
+		  1000000 },
 		{ "login_timeout",
-		  offsetof(struct iscsi_settings, login_timeout_s), 1 },
+		  offsetof(struct iscsi_settings, login_timeout_s), 1, 1000000 },
 		{ "max_conns_per_initiator",
-		  offsetof(struct iscsi_settings, max_conns_per_initiator), 0 },
+		  offsetof(struct iscsi_settings, max_conns_per_initiator), 0,
+		  1000000 },
 		{ "max_conns_per_portal",
-		  offsetof(struct iscsi_settings, max_conns_per_portal), 0 },
+		  offsetof(struct iscsi_settings, max_conns_per_portal), 0,
+		  1000000 },
+		/* As tgtadm's max_sessions: TSIHs are 16 bits. */
 		{ "max_sessions_per_target",
-		  offsetof(struct iscsi_settings, max_sessions_per_target), 0 },
+		  offsetof(struct iscsi_settings, max_sessions_per_target), 0,
+		  65535 },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -111,6 +117,7 @@ static unsigned *iscsi_setting(const char *name, size_t len, int *min)
 		    strncmp(table[i].name, name, len))
 			continue;
 		*min = table[i].min;
+		*max = table[i].max;
 		return (unsigned *)((char *)set + table[i].offset);
 	}
 	return NULL;
@@ -125,7 +132,7 @@ static int parse_iscsi(char *arg, struct options *o)
 	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');
 		unsigned *setting;
-		int min, v;
+		int min, max, v;
 
 		if (!strncmp(item, "portal=", 7)) {
 			if (o->nr_portals == MAX_PORTALS)
@@ -133,14 +140,15 @@ static int parse_iscsi(char *arg, struct options *o)
 			o->portals[o->nr_portals++] = item + 7;
 			continue;
 		}
-		setting = eq ? iscsi_setting(item, (size_t)(eq - item), &min)
+		setting = eq ? iscsi_setting(item, (size_t)(eq - item), &min,
+					     &max)
 			     : NULL;
 		if (!setting) {
 			fprintf(stderr, "tgtd: unknown iscsi option '%s'\n",
 				item);
 			return -1;
 		}
-		if (parse_int('I', eq + 1, min, 1000000, &v))
+		if (parse_int('I', eq + 1, min, max, &v))
 			return -1;
 		*setting = (unsigned)v;
 	}

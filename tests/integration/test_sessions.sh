@@ -109,6 +109,13 @@ assert_contains "the slow login is logged" "$(cat "$DAEMON_LOG")" \
 	"did not finish in time"
 assert_daemon_alive
 stop_daemon
+# Out of range or unknown --iscsi settings stop tgtd at start-up (on the
+# control port just freed; a tgtd that started anyway ends by timeout).
+for bad in max_sessions_per_target=65536 login_timeout=0 nop_count=-1 \
+	max_conns_per_portal=x no_such_option=1; do
+	check_rc 1 "tgtd refuses --iscsi $bad" timeout 10 "$TGTD" -f \
+		-C "$CPORT" --iscsi "portal=127.0.0.1:$PORT,$bad"
+done
 
 # --- sessions per target ---------------------------------------------------
 start_daemon --iscsi max_sessions_per_target=2 || finish
