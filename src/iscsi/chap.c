@@ -250,6 +250,12 @@ bool chap_take_key(struct chap *chap, const char *key, const char *value)
 	return true;
 }
 
+void chap_drop_keys(struct chap *chap)
+{
+	chap->a = chap->i = chap->c = chap->n = chap->r = NULL;
+	chap->malformed = false;
+}
+
 static bool any_key(const struct chap *chap)
 {
 	return chap->a || chap->i || chap->c || chap->n || chap->r;
@@ -397,8 +403,7 @@ enum chap_result chap_step(struct chap *chap, const struct chap_accounts *acc,
 				    : CHAP_SUCCESS;
 	else if (chap->state == CHAP_FAILED)
 		res = CHAP_AUTH_FAILURE;
-	chap->a = chap->i = chap->c = chap->n = chap->r = NULL;
-	chap->malformed = false;
+	chap_drop_keys(chap);
 	if (res == CHAP_SUCCESS)
 		chap->state = CHAP_SUCCEEDED;
 	else if (res != CHAP_CONTINUE)

@@ -68,7 +68,8 @@ struct chap {
 	uint8_t challenge[CHAP_DIGEST_MAX];
 	size_t challenge_len;
 	/* CHAP_* values of the text being handled: they point into that text
-	 * and are cleared by chap_step. */
+	 * and are cleared by chap_step, or by chap_drop_keys when the text
+	 * is freed without a step (a login refused before it). */
 	const char *a, *i, *c, *n, *r;
 	bool malformed; /* a CHAP key repeated or unknown in the text */
 };
@@ -78,6 +79,9 @@ void chap_init(struct chap *chap);
 /* Records one CHAP_* key of the current login text. Returns false if key
  * is not a CHAP key. */
 bool chap_take_key(struct chap *chap, const char *key, const char *value);
+
+/* Forgets the keys recorded from a text that is about to be freed. */
+void chap_drop_keys(struct chap *chap);
 
 /* Acts on the keys recorded from one complete login text, appending the
  * keys to answer with to out. `who` names the initiator in log lines. */

@@ -190,7 +190,12 @@ static bool conn_rx_buf_fit(struct iscsi_conn *conn, uint32_t len)
 {
 	uint8_t *p;
 
-	if (len <= conn->rx_buf_cap)
+	/* Only a NOP-Out's ping data grows the buffer past the text limit:
+	 * give that memory back at the next smaller PDU. */
+	if (conn->rx_buf_cap > ISCSI_LOGIN_TEXT_MAX &&
+	    len <= ISCSI_LOGIN_TEXT_MAX)
+		len = ISCSI_LOGIN_TEXT_MAX;
+	else if (len <= conn->rx_buf_cap)
 		return true;
 	p = realloc(conn->rx_buf, len + 4);
 	if (!p)
@@ -225,13 +230,20 @@ static int rx_begin_data(struct iscsi_conn *conn)
 			  max_rx_data(conn));
 		return -1;
 	}
-	if (dlen > ISCSI_LOGIN_TEXT_MAX)
-		return -1;
-	if (conn->state == CONN_FULL_FEATURE) {
+	if (conn->state == CONN_FULL_FEATURE && !conn->discovery) {
 		if (op == ISCSI_OP_SCSI_CMD)
 			return iscsi_scsi_cmd_begin(conn);
 		if (op == ISCSI_OP_DATA_OUT)
 			return iscsi_data_out_begin(conn);
+	}
+	/* The rest is read into the connection's buffer. Login and text
+	 * keys are bounded by the text limit (whatever MaxRecvDataSegment-
+	 * Length says); a NOP-Out may carry up to MaxRecvDataSegmentLength
+	 * of ping data, checked above. */
+	if (dlen > ISCSI_LOGIN_TEXT_MAX && op != ISCSI_OP_NOP_OUT) {
+		log_error("%s: %u bytes of data in a PDU with opcode 0x%02x",
+			  conn->peer_ip, dlen, op);
+		return -1;
 	}
 	if (!conn_rx_buf_fit(conn, conn->rx_len))
 		return -1;
@@ -251,12 +263,29 @@ static void rx_dispatch_login_phase(struct iscsi_conn *conn, uint8_t op)
 	iscsi_conn_close(conn);
 }
 
+/* A discovery session exists for SendTargets: it has no LUs, nexus or
+ * tasks, and RFC 7143 lets the initiator send in it
+ * only Text and Logout requests (and NOP-Out, which answers our
+ * keepalive pings). */
+static bool discovery_allows(uint8_t op)
+{
+	return op == ISCSI_OP_TEXT_REQ || op == ISCSI_OP_LOGOUT_REQ ||
+	       op == ISCSI_OP_NOP_OUT;
+}
+
 static void rx_dispatch(struct iscsi_conn *conn)
 {
 	uint8_t op = pdu_opcode(conn->rx_bhs);
 
 	if (conn->state == CONN_LOGIN) {
 		rx_dispatch_login_phase(conn, op);
+		return;
+	}
+	if (conn->discovery && !discovery_allows(op)) {
+		log_error("%s: opcode 0x%02x in a discovery session",
+			  conn->peer_ip, op);
+		iscsi_conn_send_reject(conn, conn->rx_bhs,
+				       ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
 	switch (op) {

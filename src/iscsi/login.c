@@ -562,6 +562,7 @@ static void handle_login_text(struct iscsi_conn *conn, uint8_t req_flags)
 	free(login->text);
 	login->text = NULL;
 	login->text_len = 0;
+	chap_drop_keys(&login->chap); /* they pointed into the text */
 	if (!status && tsih_missing(login) &&
 	    login->csg != ISCSI_STAGE_SECURITY)
 		login->new_tsih = registry_alloc_tsih();
@@ -609,6 +610,11 @@ void iscsi_login_rx(struct iscsi_conn *conn)
 		iscsi_conn_close(conn);
 		return;
 	}
+	/* Refused: only the failed response is left to send, and the
+	 * connection ends after it. PDUs the initiator pipelined behind the
+	 * refused one are not looked at. */
+	if (conn->logout_done)
+		return;
 	if (!login->started)
 		parse_first_pdu(conn);
 	login->itt = pdu_itt(bhs);

@@ -3,15 +3,16 @@
 each gets the answer RFC 7143 / SPC-4 ask for: a login status, a Reject, a
 CHECK CONDITION with the right sense, or the end of that one connection.
 
-usage: hostile_pdus.py HOST PORT TARGET_IQN LUN_FILE LUN_BLOCKS
+usage: hostile_pdus.py HOST PORT TARGET_IQN LUN_FILE LUN_BLOCKS CHAP_IQN
+CHAP_IQN is a second target that has an incoming CHAP account bound.
 Prints one line per check and "N passed, N failed"; exit 1 on failure."""
 import socket
 import struct
 import sys
 
-HOST, PORT, IQN, LUN_FILE, BLOCKS = (sys.argv[1], int(sys.argv[2]),
-                                     sys.argv[3], sys.argv[4],
-                                     int(sys.argv[5]))
+HOST, PORT, IQN, LUN_FILE, BLOCKS, CHAP_IQN = (
+    sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4],
+    int(sys.argv[5]), sys.argv[6])
 INITIATOR = "iqn.2026-01.org.mtgt:hostile"
 results = {"passed": 0, "failed": 0}
 
@@ -278,23 +279,67 @@ def t_cmdsn_order_non_scsi():
           status == 0 and status2 == 0, "%r %r" % (status, status2))
 
 
+def send_targets(s, cmdsn, itt):
+    text = pad4(b"SendTargets=All\0")
+    rest = struct.pack(">III", 0xffffffff, cmdsn, 0)
+    s.sendall(bhs(0x04, 0x80, 16, itt=itt, rest=rest) + text)
+    return recv_pdu(s)
+
+
 def t_discovery():
     s = connect()
     status, hdr = login(s, target=None, session="Discovery")
     check("discovery login succeeds", status == 0, "status %r" % status)
     cmdsn = struct.unpack(">I", hdr[28:32])[0]
-    text = pad4(b"SendTargets=All\0")
-    rest = struct.pack(">III", 0xffffffff, cmdsn, 0)
-    s.sendall(bhs(0x04, 0x80, 16, itt=9, rest=rest) + text)
-    hdr, data = recv_pdu(s)
+    hdr, data = send_targets(s, cmdsn, 9)
     check("SendTargets=All lists the target",
+          hdr is not None and ("TargetName=" + IQN).encode() in data,
+          repr(data))
+    # A discovery session has no LUs: a SCSI command (REPORT LUNS, with
+    # immediate data too) or a TMF is a protocol error there, answered
+    # with a Reject, and the session goes on.
+    cmdsn += 1
+    report_luns = b"\xa0" + b"\0" * 5 + struct.pack(">I", 256)
+    tmf_rest = struct.pack(">IIII", 0xffffffff, cmdsn, 0, 0)
+    for name, pdu in (
+            ("REPORT LUNS", scsi_cmd(report_luns, 10, cmdsn, read=256)),
+            ("WRITE(10) with immediate data",
+             scsi_cmd(b"\x2a" + b"\0" * 7 + b"\x01\0", 11, cmdsn,
+                      write=512, data=b"\xee" * 512)),
+            ("LOGICAL UNIT RESET", bhs(0x42, 0x85, itt=12, rest=tmf_rest))):
+        s.sendall(pdu)
+        hdr, data = recv_pdu(s)
+        check("%s in a discovery session -> Reject (protocol error)" % name,
+              hdr is not None and hdr[0] & 0x3f == 0x3f and
+              hdr[2] == 0x04 and data[:1] == pdu[:1], repr(hdr))
+    hdr, data = send_targets(s, cmdsn, 13)
+    check("the discovery session still answers SendTargets",
           hdr is not None and ("TargetName=" + IQN).encode() in data,
           repr(data))
 
 
+def t_refused_login_pipelined():
+    """A login refused during CHAP, with another Login PDU already sent
+    behind it: the second is not looked at (it once read the freed text
+    of the first), and the connection ends after the refusal."""
+    s = connect()
+    first = login_pdu(["InitiatorName=" + INITIATOR,
+                       "TargetName=" + CHAP_IQN, "SessionType=Normal",
+                       "AuthMethod=CHAP", "CHAP_A=5", "KeyWithoutValue"],
+                      flags=0x01)
+    second = login_pdu(["CHAP_N=x", "CHAP_R=0x00"], flags=0x01)
+    s.sendall(first + second)
+    hdr, _ = recv_pdu(s)
+    status = None if hdr is None else (hdr[36] << 8) | hdr[37]
+    check("key without a value in a CHAP login -> initiator error 0x0200",
+          status == 0x0200, "status %r" % status)
+    check("the pipelined Login PDU gets no answer, the connection ends",
+          closed(s))
+
+
 for t in (t_garbage_before_login, t_login_statuses, t_unknown_opcode_rejected,
           t_data_out_unknown_task, t_huge_segment, t_scsi_errors,
-          t_cmdsn_order_non_scsi, t_discovery):
+          t_cmdsn_order_non_scsi, t_discovery, t_refused_login_pipelined):
     try:
         t()
     except Exception as e:  # a broken exchange is a failed check

@@ -22,7 +22,8 @@ variant() {
 			--tid "$tid" --name "${kv%%=*}" --value "${kv#*=}"
 	done
 	check "verified I/O with $*" timeout -k 10 600 "$VERIFY" write-verify \
-		"$(url "$iqn" 1)" --seed "$tid" --ops "$OPS" --max-blocks 128 \
+		"$(url "$iqn" 1)" --seed "$tid" --ops "$OPS" \
+		--max-blocks "${MAX_BLOCKS:-128}" \
 		--state "$TEST_TMP/$name.state" --fresh
 	echo "# ${OUT##*$'\n'}"
 }
@@ -33,7 +34,9 @@ variant 2 r2t-only ImmediateData=No MaxBurstLength=4096 \
 	MaxRecvDataSegmentLength=512
 variant 3 unsolicited-no-immediate InitialR2T=No ImmediateData=No \
 	FirstBurstLength=2048 MaxBurstLength=16384
-variant 4 big-segments MaxRecvDataSegmentLength=262144 \
+# Transfers up to 1 MiB, so that Data-Out and immediate data segments
+# are larger than 64 KiB (the limit of login and text PDUs).
+MAX_BLOCKS=2048 variant 4 big-segments MaxRecvDataSegmentLength=262144 \
 	FirstBurstLength=262144 MaxBurstLength=1048576
 
 # The negotiated values must show in the target's parameters.
