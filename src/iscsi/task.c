@@ -83,12 +83,14 @@ static void mark_aborted(struct iscsi_task *task)
 		remember_aborted_itt(task->conn, task->itt);
 }
 
-/* A task inside scsi/ or a store: its completion frees it. */
+/* A task inside scsi/ or a store: its completion frees it. One that
+ * could take long (a SANITIZE) is told, so that it ends soon. */
 static void abort_executing(struct iscsi_task *task)
 {
 	mark_aborted(task);
 	if (task->conn->itgt)
 		task->conn->itgt->aborting++;
+	scsi_cmd_abort(&task->cmd);
 }
 
 /* A task whose Data-In or SCSI Response is queued. Nothing of it written
