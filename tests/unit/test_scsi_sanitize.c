@@ -283,6 +283,9 @@ static int loop_teardown(void **state)
 	struct fx *f = *state;
 
 	ev_drain(f->loop);
+	/* Its data-in buffer goes back to the loop's pool first. */
+	scsi_cmd_release(&f->cmd);
+	f->cmd.loop = NULL;
 	ev_loop_destroy(f->loop);
 	return fx_teardown(state);
 }
