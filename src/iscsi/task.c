@@ -6,9 +6,11 @@
  * An aborted command never answers (SAM-5 7.2). Where it is decides when
  * it goes: one inside scsi/ or a backing store is freed by its completion
  * (and counted in itgt->aborting until then, so that TMF responses can
- * wait for it); one waiting for its CmdSN turn stays in the session's
- * queue so that the CmdSN order steps over it; one waiting for Data-Out
- * goes at once, and Data-Out still on its way for it is dropped. */
+ * wait for it; scsi_cmd_abort brings that completion forward for a
+ * command that would take long); one waiting for its CmdSN turn stays in
+ * the session's queue so that the CmdSN order steps over it; one waiting
+ * for Data-Out goes at once, and Data-Out still on its way for it is
+ * dropped. */
 #include <stdlib.h>
 #include <string.h>
 

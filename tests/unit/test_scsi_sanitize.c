@@ -177,6 +177,37 @@ static void assert_sanitizing(const struct fx *f)
 	assert_int_equal(s[15] & 0x80, 0x80); /* PROGRESS INDICATION */
 }
 
+/* The running sanitize's requests complete: the LU is ready again and
+ * holds byte all over. */
+static void run_to_end(struct fx *f, uint8_t byte)
+{
+	while (f->mem.parked)
+		fx_complete_parked(f);
+	assert_null(f->disk->sanitize);
+	assert_int_equal(f->disk->inflight, 0);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	assert_true(fx_medium_is(f, 0, DISK_BLOCKS, byte));
+}
+
+/* A write of 'W' to block 9 from the other nexus, held at the store,
+ * then a SANITIZE OVERWRITE with byte, which has to wait for it. */
+static void sanitize_behind_write(struct fx *f, struct fx_side *w,
+				  uint8_t byte)
+{
+	static uint8_t data[BS];
+	uint8_t cdb[16] = { 0x2a, 0, 0, 0, 0, 9, 0, 0, 1 };
+
+	memset(data, 'W', BS);
+	f->mem.defer = true;
+	fx_side_start(w, &f->other, 1, cdb, data, BS);
+	assert_int_equal(f->mem.submits, 1);
+	f->mem.defer = false;
+	sanitize_on(f, &f->nexus, OVERWRITE, overwrite_params(1, 1, byte));
+	assert_int_equal(f->mem.submits, 1); /* waiting */
+	assert_int_equal(f->done, 0);
+}
+
 /* With IMMED the status comes at once; until the end, every nexus finds
  * the LU sanitizing, except for INQUIRY, REPORT LUNS, REQUEST SENSE. */
 static void test_in_progress(void **state)
@@ -203,31 +234,16 @@ static void test_in_progress(void **state)
 	/* A second SANITIZE is refused too. */
 	sanitize_on(f, &f->other, BLOCK_ERASE, 0);
 	assert_sanitizing(f);
-	while (f->mem.parked)
-		fx_complete_parked(f);
-	assert_null(f->disk->sanitize);
-	assert_int_equal(f->disk->inflight, 0);
-	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
-	assert_good(f);
-	assert_true(fx_medium_is(f, 0, DISK_BLOCKS, 0x55));
+	run_to_end(f, 0x55);
 }
 
 /* A sanitize starts once the writes already at the store are done. */
 static void test_waits_for_writes(void **state)
 {
 	struct fx *f = *state;
-	static uint8_t data[BS];
-	uint8_t cdb[16] = { 0x2a, 0, 0, 0, 0, 9, 0, 0, 1 };
 	struct fx_side w;
 
-	memset(data, 'W', BS);
-	f->mem.defer = true;
-	fx_side_start(&w, &f->other, 1, cdb, data, BS);
-	assert_int_equal(f->mem.submits, 1);
-	f->mem.defer = false;
-	sanitize_on(f, &f->nexus, OVERWRITE, overwrite_params(1, 1, 0x66));
-	assert_int_equal(f->mem.submits, 1); /* waiting */
-	assert_int_equal(f->done, 0);
+	sanitize_behind_write(f, &w, 0x66);
 	fx_complete_parked(f);
 	assert_int_equal(w.done, 1);
 	assert_int_equal(f->done, 1);
@@ -309,14 +325,8 @@ static void test_abort_running(void **state)
 	assert_non_null(f->disk->sanitize);
 	SEND_ON(f, &f->other, 1, 0x00, 0, 0, 0, 0, 0);
 	assert_sanitizing(f);
-	while (f->mem.parked)
-		fx_complete_parked(f);
-	assert_null(f->disk->sanitize);
-	assert_int_equal(f->disk->inflight, 0);
+	run_to_end(f, 0x77);
 	assert_false(f->disk->sanitize_failed);
-	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
-	assert_good(f);
-	assert_true(fx_medium_is(f, 0, DISK_BLOCKS, 0x77));
 }
 
 /* Aborted while it still waits for a write at the store, a sanitize
@@ -324,14 +334,9 @@ static void test_abort_running(void **state)
 static void test_abort_waiting(void **state)
 {
 	struct fx *f = *state;
-	static uint8_t data[BS];
-	uint8_t cdb[16] = { 0x2a, 0, 0, 0, 0, 9, 0, 0, 1 };
 	struct fx_side w;
 
-	memset(data, 'W', BS);
-	f->mem.defer = true;
-	fx_side_start(&w, &f->other, 1, cdb, data, BS);
-	sanitize_on(f, &f->nexus, OVERWRITE, overwrite_params(1, 1, 0x66));
+	sanitize_behind_write(f, &w, 0x66);
 	assert_non_null(f->disk->sanitize);
 	scsi_cmd_abort(&f->cmd);
 	assert_null(f->disk->sanitize);
