@@ -6,9 +6,11 @@
  * An aborted command never answers (SAM-5 7.2). Where it is decides when
  * it goes: one inside scsi/ or a backing store is freed by its completion
  * (and counted in itgt->aborting until then, so that TMF responses can
- * wait for it); one waiting for its CmdSN turn stays in the session's
- * queue so that the CmdSN order steps over it; one waiting for Data-Out
- * goes at once, and Data-Out still on its way for it is dropped. */
+ * wait for it; scsi_cmd_abort brings that completion forward for a
+ * command that would take long); one waiting for its CmdSN turn stays in
+ * the session's queue so that the CmdSN order steps over it; one waiting
+ * for Data-Out goes at once, and Data-Out still on its way for it is
+ * dropped. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,12 +85,14 @@ static void mark_aborted(struct iscsi_task *task)
 		remember_aborted_itt(task->conn, task->itt);
 }
 
-/* A task inside scsi/ or a store: its completion frees it. */
+/* A task inside scsi/ or a store: its completion frees it. One that
+ * could take long (a SANITIZE) is told, so that it ends soon. */
 static void abort_executing(struct iscsi_task *task)
 {
 	mark_aborted(task);
 	if (task->conn->itgt)
 		task->conn->itgt->aborting++;
+	scsi_cmd_abort(&task->cmd);
 }
 
 /* A task whose Data-In or SCSI Response is queued. Nothing of it written

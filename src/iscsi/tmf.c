@@ -9,7 +9,9 @@
  * A function that aborts commands answers only once none of them can
  * still answer or reach the medium: commands inside a backing store are
  * waited for (the response is deferred, see conn.c), and a command whose
- * status is already going out was not aborted. */
+ * status is already going out was not aborted. A SANITIZE is not waited
+ * for: its command leaves at once and its operation, which belongs to
+ * the LU, goes on (scsi_cmd_abort). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -199,6 +199,9 @@ bool scsi_range_acquire_on(struct scsi_cmd *cmd, struct scsi_lu *lu,
 			   uint64_t lba, uint64_t blocks, bool exclusive,
 			   void (*resume)(struct scsi_cmd *));
 void scsi_range_release(struct scsi_cmd *cmd);
+/* Takes a command still parked (acquire returned false, resume not yet
+ * called) out of the lock; its resume is never called. */
+void scsi_range_cancel(struct scsi_cmd *cmd);
 
 /* provisioning.c: logical block provisioning (SBC-3 4.7) and the limits
  * of the deallocating commands, as the Block Limits page states them. */
@@ -253,6 +256,10 @@ void sbc_fill_free(struct sbc_fill *fill);
 enum scsi_result sbc_sanitize(struct scsi_cmd *cmd);
 /* How far the LU's running sanitize is, in 65536ths. */
 uint16_t sbc_sanitize_progress(const struct scsi_lu *lu);
+/* The SANITIZE cmd (cmd->priv its operation) is aborted: the operation
+ * goes on without it, or never starts if it still waits for the range
+ * lock. cmd is left for the caller to finish (scsi_cmd_abort). */
+void sbc_sanitize_abort(struct scsi_cmd *cmd);
 
 /* sbc.c */
 enum scsi_result sbc_read_capacity10(struct scsi_cmd *cmd);

@@ -14,6 +14,7 @@
 #include "common/byteorder.h"
 #include "common/log.h"
 #include "event/bufpool.h"
+#include "event/loop.h"
 #include "scsi/core.h"
 #include "scsi/scsi.h"
 #include "target/target.h"
@@ -40,6 +41,32 @@ void scsi_cmd_finish(struct scsi_cmd *cmd)
 	 * ends; commands parked behind it may run now. */
 	scsi_range_release(cmd);
 	cmd->done(cmd);
+}
+
+/* The aborted command ends from the loop, not inside the transport's
+ * abort (which may be walking its task lists); the LU it held stays
+ * until then. */
+static void aborted_on_loop(struct ev_loop *loop, void *arg)
+{
+	struct scsi_cmd *cmd = arg;
+
+	(void)loop;
+	cmd->lu->inflight--;
+	scsi_cmd_finish(cmd);
+}
+
+/* Only a SANITIZE runs on for long enough to be worth ending early; the
+ * other commands' aborts wait for their store requests. Its own bs_io is
+ * idle (the operation has one of its own), so its work item carries the
+ * completion. */
+void scsi_cmd_abort(struct scsi_cmd *cmd)
+{
+	if (cmd->cdb[0] != OP_SANITIZE || !cmd->priv)
+		return;
+	sbc_sanitize_abort(cmd);
+	cmd->status = SAM_STAT_TASK_ABORTED;
+	cmd->lu->inflight++;
+	ev_post(cmd->loop, &cmd->io.work, aborted_on_loop, cmd);
 }
 
 enum scsi_result scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc)

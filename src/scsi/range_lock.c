@@ -110,18 +110,31 @@ static bool wake_one(struct scsi_lu *lu)
 	return false;
 }
 
+static void wake_all(struct scsi_lu *lu)
+{
+	while (!list_empty(&lu->ranges.waiting) && wake_one(lu))
+		;
+}
+
 void scsi_range_release(struct scsi_cmd *cmd)
 {
 	struct scsi_range *r = &cmd->range;
-	struct scsi_range_lock *lock;
 
 	if (!r->held)
 		return;
-	lock = &r->lu->ranges;
 	list_del(&r->node);
 	r->held = false;
 	if (r->exclusive)
-		lock->exclusive--;
-	while (!list_empty(&lock->waiting) && wake_one(r->lu))
-		;
+		r->lu->ranges.exclusive--;
+	wake_all(r->lu);
+}
+
+void scsi_range_cancel(struct scsi_cmd *cmd)
+{
+	struct scsi_range *r = &cmd->range;
+
+	list_del(&r->node);
+	r->lu->inflight--;
+	/* Those parked behind it only for its sake may run now. */
+	wake_all(r->lu);
 }

@@ -23,7 +23,17 @@
  * lock), and with IMMED the command is answered right then; the
  * operation, which belongs to the LU from then on, goes on. If it fails,
  * medium access is refused with SANITIZE COMMAND FAILED until a sanitize
- * succeeds, or, if AUSE was set, until EXIT FAILURE MODE. */
+ * succeeds, or, if AUSE was set, until EXIT FAILURE MODE.
+ *
+ * Aborting the command (ABORT TASK, a cleared task set, a reset, its
+ * connection gone) does not stop an operation that has started: SBC-4
+ * 4.11 has it go on through an I_T nexus loss and resume after a
+ * logical unit reset, and libiscsi's SCSI.Sanitize.Reset expects it
+ * still running after every task management function and a new login.
+ * The command leaves at once, without status, as with IMMED; the LU
+ * stays in SANITIZE IN PROGRESS until the operation ends. A sanitize
+ * still waiting for the writes in flight has not touched the medium:
+ * aborted, it never starts. */
 #include <stdlib.h>
 
 #include "common/byteorder.h"
@@ -46,7 +56,9 @@
  * LU; runs on the target's loop. */
 struct sbc_sanitize {
 	struct scsi_lu *lu;
-	struct scsi_cmd *cmd;  /* the SANITIZE, until it is answered */
+	/* The SANITIZE, until it is answered or aborted; its cmd->priv
+	 * points back here meanwhile. */
+	struct scsi_cmd *cmd;
 	struct ev_loop *loop;
 	uint8_t action;        /* SA_OVERWRITE or SA_BLOCK_ERASE */
 	bool ause, invert;
@@ -66,23 +78,40 @@ uint16_t sbc_sanitize_progress(const struct scsi_lu *lu)
 	return (uint16_t)(done / s->passes);
 }
 
+/* The command goes its own way: answered (IMMED) or aborted. */
+static void detach(struct sbc_sanitize *s)
+{
+	s->cmd->priv = NULL;
+	s->cmd = NULL;
+}
+
+/* The LU is left to other commands again. */
+static void release(struct sbc_sanitize *s)
+{
+	s->lu->sanitize = NULL;
+	s->lu->inflight--;
+	sbc_fill_free(s->fill);
+	free(s);
+}
+
 /* The operation ended: the LU is free again, or in failure mode. */
 static void end(struct sbc_sanitize *s, const struct bs_io *failed)
 {
 	struct scsi_lu *lu = s->lu;
 	struct scsi_cmd *cmd = s->cmd;
 
-	lu->sanitize = NULL;
 	lu->sanitize_failed = failed != NULL;
 	lu->sanitize_ause = s->ause;
-	lu->inflight--;
 	if (failed)
 		log_error("LUN %llu: SANITIZE failed: %d",
 			  (unsigned long long)lu->lun, failed->result);
-	if (cmd && failed)
-		scsi_set_sense(cmd, SK_MEDIUM_ERROR, ASC_SANITIZE_FAILED);
-	sbc_fill_free(s->fill);
-	free(s);
+	if (cmd) {
+		detach(s);
+		if (failed)
+			scsi_set_sense(cmd, SK_MEDIUM_ERROR,
+				       ASC_SANITIZE_FAILED);
+	}
+	release(s);
 	if (cmd)
 		scsi_cmd_finish(cmd);
 }
@@ -154,9 +183,22 @@ static void begin(struct scsi_cmd *cmd)
 	}
 	/* IMMED: the status goes now, the operation on (s may end and be
 	 * freed inside start). */
-	s->cmd = NULL;
+	detach(s);
 	start(s);
 	scsi_cmd_finish(cmd);
+}
+
+void sbc_sanitize_abort(struct scsi_cmd *cmd)
+{
+	struct sbc_sanitize *s = cmd->priv;
+
+	detach(s);
+	if (cmd->range.held)
+		return; /* begun: the operation goes on */
+	/* Still parked behind writes: the medium is untouched, and any
+	 * failure mode of an earlier sanitize stays as it was. */
+	scsi_range_cancel(cmd);
+	release(s);
 }
 
 /* OVERWRITE's parameter list (SBC-3): more than the header, at
@@ -251,6 +293,7 @@ enum scsi_result sbc_sanitize(struct scsi_cmd *cmd)
 	 * (no deletion, no new medium) until the operation ends. */
 	lu->sanitize = s;
 	lu->inflight++;
+	cmd->priv = s;
 	if (!scsi_range_acquire(cmd, 0, scsi_nr_blocks(lu), true, begin))
 		return SCSI_ASYNC;
 	begin(cmd);

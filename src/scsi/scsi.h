@@ -250,6 +250,13 @@ struct scsi_cmd {
 /* Runs a command; cmd->done is called exactly once, possibly before this
  * returns, always on cmd->loop. */
 void scsi_cmd_execute(struct scsi_cmd *cmd);
+/* The transport aborts a command it has handed to scsi_cmd_execute() and
+ * that has not ended (ABORT TASK, a cleared task set, a reset, its
+ * connection gone), and will send no status for it. A command whose end
+ * may be far off (a SANITIZE, whose operation goes on for the LU) ends
+ * early: cmd->done then runs soon from cmd->loop, never inside this
+ * call. Any other command runs to its end as usual. */
+void scsi_cmd_abort(struct scsi_cmd *cmd);
 /* Frees what the core allocated for the command (in_buf). */
 void scsi_cmd_release(struct scsi_cmd *cmd);
 

@@ -146,6 +146,23 @@ OP_NOP_IN, OP_SCSI_RSP, OP_TMF_RSP, OP_DATA_IN, OP_LOGOUT_RSP, OP_R2T, \
     OP_ASYNC, OP_REJECT = 0x20, 0x21, 0x22, 0x25, 0x26, 0x31, 0x32, 0x3f
 
 
+def read10(lba, blocks):
+    return struct.pack(">BBIBHB", 0x28, 0, lba, 0, blocks, 0)
+
+
+def write10(lba, blocks):
+    return struct.pack(">BBIBHB", 0x2a, 0, lba, 0, blocks, 0)
+
+
+def sense_triplet(sense):
+    """(key, asc, ascq) of fixed (70h/71h) or descriptor (72h/73h) sense."""
+    if len(sense) >= 4 and sense[0] & 0x7f in (0x72, 0x73):
+        return sense[1] & 0xf, sense[2], sense[3]
+    if len(sense) >= 14:
+        return sense[2] & 0xf, sense[12], sense[13]
+    return None
+
+
 def u32(b, off):
     return struct.unpack(">I", b[off:off + 4])[0]
 

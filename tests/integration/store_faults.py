@@ -14,32 +14,15 @@
 
 One "ok"/"FAIL" line per check, then "N passed, N failed"."""
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import iscsi_raw  # noqa: E402
+from iscsi_raw import read10, sense_triplet, write10  # noqa: E402
 
 BLOCK = 512
 MIB = 1 << 20
 CHECK_CONDITION = 2
-
-
-def read10(lba, blocks):
-    return struct.pack(">BBIBHB", 0x28, 0, lba, 0, blocks, 0)
-
-
-def write10(lba, blocks):
-    return struct.pack(">BBIBHB", 0x2a, 0, lba, 0, blocks, 0)
-
-
-def sense_triplet(sense):
-    """(key, asc, ascq) of fixed (70h/71h) or descriptor (72h/73h) sense."""
-    if len(sense) >= 4 and sense[0] & 0x7f in (0x72, 0x73):
-        return sense[1] & 0xf, sense[2], sense[3]
-    if len(sense) >= 14:
-        return sense[2] & 0xf, sense[12], sense[13]
-    return None
 
 
 def describe(result):

@@ -45,9 +45,9 @@ RESULTS=$TEST_TMP/results	# "PASSED|FAILED|SKIPPED|NOT-RUN NAME"
 # 3 s, five resets, a logout, 1 s and a new login: 128 MiB at 8 MiB/s take
 # 16 s. The test then polls TEST UNIT READY every 60 s, so it takes a
 # minute whatever the medium; such a variant runs beside the others (it
-# waits, and shows that the other LUs keep serving meanwhile). It is not
-# in the list yet: an ABORT TASK of the SANITIZE is answered only once
-# the whole overwrite is over, so the test finds it over after its
+# waits, and shows that the other LUs keep serving meanwhile). It fails
+# if an ABORT TASK of the SANITIZE waits for the whole overwrite, or if
+# the abort stops it: the test expects it still running after the
 # reconnect.
 VARIANTS=(
 	"readonly|2|16M||readonly=1,thin_provisioning=1|SCSI.ReadOnly|suite"

@@ -168,6 +168,7 @@ void fx_cmd_init(struct fx *f, struct it_nexus *n, uint64_t lun,
 	f->cmd.cdb_len = 16;
 	f->cmd.lun = lun;
 	f->cmd.nexus = n;
+	f->cmd.loop = f->loop;
 	f->cmd.done = on_done;
 	f->done = 0;
 }

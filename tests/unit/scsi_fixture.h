@@ -48,6 +48,7 @@ struct fx {
 	struct mem_store mem;
 	struct scsi_lu *disk2; /* LUN 2, only after fx_add_disk2() */
 	struct mem_store mem2;
+	struct ev_loop *loop; /* cmd.loop: NULL unless a test sets one */
 	struct scsi_cmd cmd;  /* the one command in flight or last run */
 	int done;             /* calls of cmd.done since it was started */
 };

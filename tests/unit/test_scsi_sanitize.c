@@ -1,6 +1,7 @@
 /* SANITIZE through the in-memory store: OVERWRITE with patterns, counts
  * and INVERT, BLOCK ERASE, the parameter checks, a sanitize in progress
- * as every nexus sees it (IMMED, progress), and failure mode. */
+ * as every nexus sees it (IMMED, progress), failure mode, and aborts of
+ * the command (scsi_cmd_abort). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "common/byteorder.h"
+#include "event/loop.h"
 #include "scsi/scsi.h"
 #include "target/target.h"
 
@@ -175,6 +177,37 @@ static void assert_sanitizing(const struct fx *f)
 	assert_int_equal(s[15] & 0x80, 0x80); /* PROGRESS INDICATION */
 }
 
+/* The running sanitize's requests complete: the LU is ready again and
+ * holds byte all over. */
+static void run_to_end(struct fx *f, uint8_t byte)
+{
+	while (f->mem.parked)
+		fx_complete_parked(f);
+	assert_null(f->disk->sanitize);
+	assert_int_equal(f->disk->inflight, 0);
+	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	assert_true(fx_medium_is(f, 0, DISK_BLOCKS, byte));
+}
+
+/* A write of 'W' to block 9 from the other nexus, held at the store,
+ * then a SANITIZE OVERWRITE with byte, which has to wait for it. */
+static void sanitize_behind_write(struct fx *f, struct fx_side *w,
+				  uint8_t byte)
+{
+	static uint8_t data[BS];
+	uint8_t cdb[16] = { 0x2a, 0, 0, 0, 0, 9, 0, 0, 1 };
+
+	memset(data, 'W', BS);
+	f->mem.defer = true;
+	fx_side_start(w, &f->other, 1, cdb, data, BS);
+	assert_int_equal(f->mem.submits, 1);
+	f->mem.defer = false;
+	sanitize_on(f, &f->nexus, OVERWRITE, overwrite_params(1, 1, byte));
+	assert_int_equal(f->mem.submits, 1); /* waiting */
+	assert_int_equal(f->done, 0);
+}
+
 /* With IMMED the status comes at once; until the end, every nexus finds
  * the LU sanitizing, except for INQUIRY, REPORT LUNS, REQUEST SENSE. */
 static void test_in_progress(void **state)
@@ -201,31 +234,16 @@ static void test_in_progress(void **state)
 	/* A second SANITIZE is refused too. */
 	sanitize_on(f, &f->other, BLOCK_ERASE, 0);
 	assert_sanitizing(f);
-	while (f->mem.parked)
-		fx_complete_parked(f);
-	assert_null(f->disk->sanitize);
-	assert_int_equal(f->disk->inflight, 0);
-	SEND(f, 1, 0x00, 0, 0, 0, 0, 0);
-	assert_good(f);
-	assert_true(fx_medium_is(f, 0, DISK_BLOCKS, 0x55));
+	run_to_end(f, 0x55);
 }
 
 /* A sanitize starts once the writes already at the store are done. */
 static void test_waits_for_writes(void **state)
 {
 	struct fx *f = *state;
-	static uint8_t data[BS];
-	uint8_t cdb[16] = { 0x2a, 0, 0, 0, 0, 9, 0, 0, 1 };
 	struct fx_side w;
 
-	memset(data, 'W', BS);
-	f->mem.defer = true;
-	fx_side_start(&w, &f->other, 1, cdb, data, BS);
-	assert_int_equal(f->mem.submits, 1);
-	f->mem.defer = false;
-	sanitize_on(f, &f->nexus, OVERWRITE, overwrite_params(1, 1, 0x66));
-	assert_int_equal(f->mem.submits, 1); /* waiting */
-	assert_int_equal(f->done, 0);
+	sanitize_behind_write(f, &w, 0x66);
 	fx_complete_parked(f);
 	assert_int_equal(w.done, 1);
 	assert_int_equal(f->done, 1);
@@ -266,6 +284,93 @@ static void test_failure_mode(void **state)
 	assert_good(f);
 }
 
+static int loop_setup(void **state)
+{
+	int ret = thin_setup(state);
+	struct fx *f = *state;
+
+	f->loop = ev_loop_create("fx", NULL);
+	assert_non_null(f->loop);
+	return ret;
+}
+
+static int loop_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ev_drain(f->loop);
+	/* Its data-in buffer goes back to the loop's pool first. */
+	scsi_cmd_release(&f->cmd);
+	f->cmd.loop = NULL;
+	ev_loop_destroy(f->loop);
+	return fx_teardown(state);
+}
+
+/* An aborted SANITIZE ends from the loop, never inside the abort, with
+ * TASK ABORTED; the operation goes on to its end, and until then every
+ * nexus finds the LU sanitizing. */
+static void test_abort_running(void **state)
+{
+	struct fx *f = *state;
+
+	f->mem.defer = true;
+	sanitize_on(f, &f->nexus, OVERWRITE, overwrite_params(1, 1, 0x77));
+	assert_non_null(f->mem.parked);
+	assert_int_equal(f->done, 0);
+	scsi_cmd_abort(&f->cmd);
+	assert_int_equal(f->done, 0);
+	ev_drain(f->loop);
+	assert_int_equal(f->done, 1);
+	assert_int_equal(f->cmd.status, SAM_STAT_TASK_ABORTED);
+	assert_non_null(f->disk->sanitize);
+	SEND_ON(f, &f->other, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_sanitizing(f);
+	run_to_end(f, 0x77);
+	assert_false(f->disk->sanitize_failed);
+}
+
+/* Aborted while it still waits for a write at the store, a sanitize
+ * never starts: the LU is usable at once and its medium untouched. */
+static void test_abort_waiting(void **state)
+{
+	struct fx *f = *state;
+	struct fx_side w;
+
+	sanitize_behind_write(f, &w, 0x66);
+	assert_non_null(f->disk->sanitize);
+	scsi_cmd_abort(&f->cmd);
+	assert_null(f->disk->sanitize);
+	ev_drain(f->loop);
+	assert_int_equal(f->done, 1);
+	assert_int_equal(f->cmd.status, SAM_STAT_TASK_ABORTED);
+	fx_complete_parked(f);
+	assert_int_equal(w.done, 1);
+	assert_int_equal(f->mem.submits, 1); /* the write alone */
+	assert_int_equal(f->disk->inflight, 0);
+	SEND_ON(f, &f->other, 1, 0x00, 0, 0, 0, 0, 0);
+	assert_good(f);
+	assert_true(fx_medium_is(f, 9, 1, 'W'));
+	assert_true(fx_medium_is(f, 0, 9, 0));
+	scsi_cmd_release(&w.cmd);
+}
+
+/* Other commands run to their end: an abort does not end them. */
+static void test_abort_other(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t data[BS];
+	uint8_t cdb[10] = { 0x2a, 0, 0, 0, 0, 3, 0, 0, 1 };
+
+	f->mem.defer = true;
+	fx_start_out(f, &f->nexus, 1, cdb, 10, data, BS);
+	scsi_cmd_abort(&f->cmd);
+	ev_drain(f->loop);
+	assert_int_equal(f->done, 0);
+	fx_complete_parked(f);
+	assert_int_equal(f->done, 1);
+	assert_good(f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, thin_setup, fx_teardown)
@@ -276,6 +381,10 @@ int main(void)
 		T(test_in_progress),
 		T(test_waits_for_writes),
 		T(test_failure_mode),
+#define L(fn) cmocka_unit_test_setup_teardown(fn, loop_setup, loop_teardown)
+		L(test_abort_running),
+		L(test_abort_waiting),
+		L(test_abort_other),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
