@@ -396,12 +396,19 @@ static uint16_t answer_key(struct iscsi_login *login, const char *key,
 		return text_refused(login, ISCSI_LOGIN_INITIATOR_ERROR, key,
 				    "a CHAP key without AuthMethod CHAP");
 	}
-	if (iscsi_param_negotiate(target_params(login), &login->neg, key,
-				  value, answer, sizeof(answer)) !=
-	    ISCSI_NEGO_ANSWERED)
+	switch (iscsi_param_negotiate(target_params(login), &login->neg, key,
+				      value, answer, sizeof(answer))) {
+	case ISCSI_NEGO_BAD_DECLARATION:
+		return text_refused(login, ISCSI_LOGIN_INITIATOR_ERROR, key,
+				    "a declaration out of range");
+	case ISCSI_NEGO_NOT_MINE: /* keys.c knows no other key */
 		kv_text_add(out, key, "NotUnderstood");
-	else if (answer[0]) /* declarations need no answer */
-		kv_text_add(out, key, answer);
+		break;
+	default:
+		if (answer[0]) /* declarations need no answer */
+			kv_text_add(out, key, answer);
+		break;
+	}
 	return ISCSI_LOGIN_OK;
 }
 

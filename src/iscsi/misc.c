@@ -131,37 +131,58 @@ struct text_request {
 	struct iscsi_params params; /* the connection's, as negotiated */
 };
 
-/* One pair of a Text Request. Returns false for a protocol error. */
-static bool text_pair(struct iscsi_conn *conn, struct text_request *req,
-		      const char *key, const char *value)
+/* Whether a pair may appear in a Text Request: NULL, or why not. */
+static const char *text_pair_error(struct text_request *req, const char *key,
+				   const char *value, enum key_verdict *verdict)
 {
 	static const struct key_context full_feature = {
 		.phase = KEY_PHASE_FULL_FEATURE,
 	};
-	const char *why = "a key offered twice";
-	enum key_verdict verdict = iscsi_key_check(key, value, &full_feature,
-						   &why);
-	char answer[64] = "";
+	const char *why = NULL;
 
-	if (verdict == KEY_PROTOCOL_ERROR ||
-	    key_seen_add(&req->seen, key) != KEY_SEEN_NEW) {
-		log_info("%s: Text Request refused: %s (key \"%.63s\")",
-			 conn->peer_ip, why, key);
-		return false;
-	}
+	*verdict = iscsi_key_check(key, value, &full_feature, &why);
+	if (*verdict == KEY_PROTOCOL_ERROR)
+		return why;
+	if (key_seen_add(&req->seen, key) != KEY_SEEN_NEW)
+		return "a key offered twice, or too many keys";
+	return NULL;
+}
+
+/* Answers an allowed pair: NULL, or why its value is refused. */
+static const char *text_answer(struct iscsi_conn *conn,
+			       struct text_request *req, const char *key,
+			       const char *value, enum key_verdict verdict)
+{
+	char answer[64];
+
 	if (verdict == KEY_IRRELEVANT)
 		kv_text_add(&req->out, key, "Irrelevant");
 	else if (verdict == KEY_NOT_UNDERSTOOD)
 		kv_text_add(&req->out, key, "NotUnderstood");
 	else if (!strcmp(key, "SendTargets"))
 		iscsi_sendtargets(conn, value, &req->out);
-	else if (!strcmp(key, "MaxRecvDataSegmentLength"))
-		iscsi_param_negotiate(&conn->params, &req->params, key, value,
-				      answer, sizeof(answer));
+	else if (!strcmp(key, "MaxRecvDataSegmentLength") &&
+		 iscsi_param_negotiate(&conn->params, &req->params, key, value,
+				       answer, sizeof(answer)) ==
+			 ISCSI_NEGO_BAD_DECLARATION)
+		return "a declaration out of range";
 	/* else InitiatorAlias: a declaration, nothing to answer */
-	if (answer[0])
-		kv_text_add(&req->out, key, answer);
-	return true;
+	return NULL;
+}
+
+/* One pair of a Text Request. Returns false for a protocol error. */
+static bool text_pair(struct iscsi_conn *conn, struct text_request *req,
+		      const char *key, const char *value)
+{
+	enum key_verdict verdict;
+	const char *why = text_pair_error(req, key, value, &verdict);
+
+	if (!why)
+		why = text_answer(conn, req, key, value, verdict);
+	if (why)
+		log_info("%s: Text Request refused: %s (key \"%.63s\")",
+			 conn->peer_ip, why, key);
+	return !why;
 }
 
 void iscsi_text_rx(struct iscsi_conn *conn)

@@ -379,6 +379,17 @@ static bool negotiate_fixed(const char *key, const char *value, char *answer,
 	return true;
 }
 
+/* An offer that is not admissible: Reject, except for a declaration, which
+ * has no answer to carry it. */
+static enum iscsi_nego_result refuse_offer(const struct key_def *k,
+					   char *answer, size_t size)
+{
+	if (k->kind == KEY_DECLARATIVE)
+		return ISCSI_NEGO_BAD_DECLARATION;
+	snprintf(answer, size, "Reject");
+	return ISCSI_NEGO_ANSWERED;
+}
+
 enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 					     struct iscsi_params *conn,
 					     const char *key, const char *value,
@@ -398,8 +409,10 @@ enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 	else if (k->kind == KEY_DIGEST)
 		negotiate_digest(target->val[idx], value, &conn->val[idx],
 				 answer, size);
-	else if (k->kind == KEY_MARKINT || !parse_offer(k, value, &v))
+	else if (k->kind == KEY_MARKINT)
 		snprintf(answer, size, "Reject");
+	else if (!parse_offer(k, value, &v))
+		return refuse_offer(k, answer, size);
 	else if (idx == ISCSI_PARAM_RDMA_EXTENSIONS) /* no RDMA on TCP */
 		snprintf(answer, size, "No");
 	else

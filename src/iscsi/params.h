@@ -62,13 +62,16 @@ bool iscsi_param_update(struct iscsi_params *p, const char *name,
 enum iscsi_nego_result {
 	ISCSI_NEGO_ANSWERED,     /* answer written to the response */
 	ISCSI_NEGO_NOT_MINE,     /* not an operational key of this table */
+	/* A declaration (MaxRecvDataSegmentLength) of a value out of its
+	 * range: not negotiable, so nothing to answer; a protocol error. */
+	ISCSI_NEGO_BAD_DECLARATION,
 };
 
 /* Negotiates one operational key: `target` holds the target's configured
  * values, `conn` the connection's values being negotiated. Writes the
  * answer value into answer: the result, "Reject" for a value that is not
  * admissible (RFC 7143 §6.2.2), "Irrelevant" for the iSER keys, or ""
- * for a declaration that needs no answer. The caller has checked where
+ * for a declaration, which needs no answer. The caller has checked where
  * the key may appear (keys.h). */
 enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 					     struct iscsi_params *conn,
