@@ -124,7 +124,8 @@ static void text_send_chunk(struct iscsi_conn *conn, uint32_t itt)
 }
 
 /* A Text Request's answers, gathered before anything takes effect: a
- * failed negotiation changes nothing (RFC 7143 §6.10). */
+ * failed negotiation changes nothing (RFC 7143 §6.10). On the stack of the
+ * connection's thread, for one request. */
 struct text_request {
 	struct kv_text out;
 	struct key_seen seen;
