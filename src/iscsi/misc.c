@@ -212,15 +212,15 @@ void iscsi_text_rx(struct iscsi_conn *conn)
 		iscsi_conn_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
+	/* A receive limit the initiator declared holds for what it gets
+	 * from now on, this answer included. */
+	conn->params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH] =
+		req.params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH];
 	conn->text_rsp = req.out.buf;
 	conn->text_rsp_len = req.out.len;
 	conn->text_rsp_off = 0;
 	conn->text_ttt = conn->next_ttt++;
 	text_send_chunk(conn, pdu_itt(bhs));
-	/* A new receive limit of the initiator holds from after the
-	 * answer on. */
-	conn->params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH] =
-		req.params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH];
 }
 
 /* Logout reasons and responses (RFC 7143 §11.14.1, §11.15.1) */
