@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "iscsi/chap.h"
 #include "iscsi/iscsi.h"
+#include "iscsi/keys.h"
 #include "target/registry.h"
 
 enum login_auth {
@@ -45,6 +46,8 @@ struct iscsi_login {
 	int tid;
 	struct iscsi_params neg; /* values being negotiated */
 	struct iscsi_params offer; /* the target's configured values */
+	struct key_seen seen;  /* keys offered so far, names excepted */
+	uint8_t names_declared; /* bit per enum login_name */
 	char *text;            /* text of C=1 PDUs not yet complete */
 	uint32_t text_len;
 };
@@ -62,6 +65,7 @@ void iscsi_login_free(struct iscsi_conn *conn)
 	if (conn->login->slot_of)
 		iscsi_session_slot_put(&conn->login->slot_of->sessions_held);
 	free(conn->login->text);
+	key_seen_free(&conn->login->seen);
 	free(conn->login);
 	conn->login = NULL;
 }
@@ -147,11 +151,6 @@ static void login_fail(struct iscsi_conn *conn, uint16_t status)
 	fill_login_rsp(conn, tx, 0, status);
 	conn->logout_done = true;
 	iscsi_conn_queue(conn, tx);
-}
-
-static bool is_security_key(const char *key)
-{
-	return !strncmp(key, "CHAP_", 5) || !strcmp(key, "AuthMethod");
 }
 
 /* The accounts that guard this login: the target's, or discovery's. NULL
@@ -252,20 +251,97 @@ static void copy_name(char *dst, const char *src)
 	snprintf(dst, ISCSI_NAME_MAX, "%s", src);
 }
 
-/* Handles the declarative login keys. Returns true if key was one. */
-static bool login_name_key(struct iscsi_login *login, const char *key,
-			   const char *value)
+/* The declarative names of a login (RFC 7143 §13.4-13.7, §13.21). */
+enum login_name {
+	NAME_INITIATOR,
+	NAME_TARGET,
+	NAME_ALIAS,
+	NAME_SESSION_TYPE,
+	NAME_COUNT,
+};
+
+static const char *const name_keys[NAME_COUNT] = {
+	[NAME_INITIATOR] = "InitiatorName",
+	[NAME_TARGET] = "TargetName",
+	[NAME_ALIAS] = "InitiatorAlias",
+	[NAME_SESSION_TYPE] = "SessionType",
+};
+
+static int name_index(const char *key)
 {
-	if (!strcmp(key, "InitiatorName"))
-		copy_name(login->initiator, value);
-	else if (!strcmp(key, "InitiatorAlias"))
+	for (int i = 0; i < NAME_COUNT; i++)
+		if (!strcmp(name_keys[i], key))
+			return i;
+	return -1;
+}
+
+static bool same_declaration(const struct iscsi_login *login,
+			     enum login_name name, const char *value)
+{
+	switch (name) {
+	case NAME_INITIATOR:
+		return !strcmp(login->initiator, value);
+	case NAME_TARGET:
+		return !strcmp(login->target_name, value);
+	case NAME_ALIAS: /* kept cut to the buffer */
+		return !strncmp(login->alias, value, ISCSI_NAME_MAX - 1);
+	default:
+		return login->discovery == !strcmp(value, "Discovery");
+	}
+}
+
+/* Takes a name's first declaration. Names are never cut: a cut name could
+ * match another node's. */
+static uint16_t declare_name(struct iscsi_login *login, enum login_name name,
+			     const char *value, const char **why)
+{
+	switch (name) {
+	case NAME_INITIATOR:
+	case NAME_TARGET:
+		if (strlen(value) >= ISCSI_NAME_MAX) {
+			*why = "an iSCSI name longer than 223 bytes";
+			return ISCSI_LOGIN_INITIATOR_ERROR;
+		}
+		copy_name(name == NAME_INITIATOR ? login->initiator
+						 : login->target_name, value);
+		return ISCSI_LOGIN_OK;
+	case NAME_ALIAS: /* only shown: a long one is cut */
 		copy_name(login->alias, value);
-	else if (!strcmp(key, "TargetName"))
-		copy_name(login->target_name, value);
-	else if (!strcmp(key, "SessionType"))
+		return ISCSI_LOGIN_OK;
+	default:
+		if (strcmp(value, "Discovery") && strcmp(value, "Normal")) {
+			*why = "an unknown SessionType";
+			return ISCSI_LOGIN_SESSION_TYPE_UNSUPPORTED;
+		}
 		login->discovery = !strcmp(value, "Discovery");
-	else
+		return ISCSI_LOGIN_OK;
+	}
+}
+
+/* Handles the declarative login names; returns false if key is not one,
+ * else the login status in *status. Some initiators (libiscsi) declare the
+ * names again in the operational stage: the same value is accepted, another
+ * is a redeclaration (RFC 7143 §6.2), and would change who logs in to what
+ * after the checks. */
+static bool login_name_key(struct iscsi_login *login, const char *key,
+			   const char *value, uint16_t *status,
+			   const char **why)
+{
+	int name = name_index(key);
+
+	if (name < 0)
 		return false;
+	if (login->names_declared & (1u << name)) {
+		*status = ISCSI_LOGIN_OK;
+		if (!same_declaration(login, name, value)) {
+			*why = "a name declared again with another value";
+			*status = ISCSI_LOGIN_INITIATOR_ERROR;
+		}
+		return true;
+	}
+	*status = declare_name(login, name, value, why);
+	if (!*status)
+		login->names_declared |= 1u << name;
 	return true;
 }
 
@@ -274,51 +350,108 @@ static const struct iscsi_params *target_params(struct iscsi_login *login)
 	return &login->offer;
 }
 
+static struct key_context key_context(const struct iscsi_login *login)
+{
+	struct key_context ctx = {
+		.phase = login->csg == ISCSI_STAGE_SECURITY
+				 ? KEY_PHASE_SECURITY
+				 : KEY_PHASE_OPERATIONAL,
+		.leading = !login->tsih,
+		.discovery = login->discovery,
+	};
+
+	return ctx;
+}
+
+/* A login refused for its text: logged with the reason. */
+static uint16_t text_refused(const struct iscsi_login *login, uint16_t status,
+			     const char *key, const char *why)
+{
+	log_info("login of %s refused: %s (key \"%.63s\")", login->initiator,
+		 why, key);
+	return status;
+}
+
+/* Answers one key that may appear where it does. */
+static uint16_t answer_key(struct iscsi_login *login, const char *key,
+			   const char *value, enum key_verdict verdict,
+			   struct kv_text *out)
+{
+	char answer[64];
+
+	if (verdict == KEY_IRRELEVANT) {
+		kv_text_add(out, key, "Irrelevant");
+		return ISCSI_LOGIN_OK;
+	}
+	if (verdict == KEY_NOT_UNDERSTOOD) {
+		kv_text_add(out, key, "NotUnderstood");
+		return ISCSI_LOGIN_OK;
+	}
+	if (!strcmp(key, "AuthMethod"))
+		return negotiate_auth(login, value, out);
+	if (!strncmp(key, "CHAP_", 5)) {
+		if (login->auth == AUTH_CHAP &&
+		    chap_take_key(&login->chap, key, value))
+			return ISCSI_LOGIN_OK;
+		return text_refused(login, ISCSI_LOGIN_INITIATOR_ERROR, key,
+				    "a CHAP key without AuthMethod CHAP");
+	}
+	switch (iscsi_param_negotiate(target_params(login), &login->neg, key,
+				      value, answer, sizeof(answer))) {
+	case ISCSI_NEGO_BAD_DECLARATION:
+		return text_refused(login, ISCSI_LOGIN_INITIATOR_ERROR, key,
+				    "a declaration out of range");
+	case ISCSI_NEGO_NOT_MINE: /* keys.c knows no other key */
+		kv_text_add(out, key, "NotUnderstood");
+		break;
+	default:
+		if (answer[0]) /* declarations need no answer */
+			kv_text_add(out, key, answer);
+		break;
+	}
+	return ISCSI_LOGIN_OK;
+}
+
+/* One pair of the login text: where it may appear, then its answer. */
+static uint16_t login_pair(struct iscsi_login *login,
+			   const struct key_context *ctx, const char *key,
+			   const char *value, struct kv_text *out)
+{
+	const char *why = NULL;
+	enum key_verdict verdict = iscsi_key_check(key, value, ctx, &why);
+	uint16_t status;
+
+	if (verdict == KEY_PROTOCOL_ERROR)
+		return text_refused(login, ISCSI_LOGIN_INITIATOR_ERROR, key,
+				    why);
+	if (login_name_key(login, key, value, &status, &why))
+		return status ? text_refused(login, status, key, why) : 0;
+	switch (key_seen_add(&login->seen, key)) {
+	case KEY_SEEN_REPEATED:
+		return text_refused(login, ISCSI_LOGIN_INITIATOR_ERROR, key,
+				    "a key offered twice");
+	case KEY_SEEN_FULL:
+		return text_refused(login, ISCSI_LOGIN_OUT_OF_RESOURCES, key,
+				    "too many keys");
+	default:
+		return answer_key(login, key, value, verdict, out);
+	}
+}
+
 /* Negotiates the keys of one complete login text. Returns a login status
  * (0 = fine). */
 static uint16_t negotiate_keys(struct iscsi_conn *conn, char *text,
 			       uint32_t len, struct kv_text *out)
 {
 	struct iscsi_login *login = conn->login;
+	struct key_context ctx = key_context(login);
 	char *cursor = text, *key, *value;
-	char answer[64];
 
 	while (kv_next(&cursor, text + len, &key, &value)) {
-		if (!value)
-			return ISCSI_LOGIN_INITIATOR_ERROR;
-		if (login_name_key(login, key, value))
-			continue;
-		/* AuthMethod belongs to the security stage; one that comes
-		 * with the operational stage is still answered (after
-		 * check_authenticated): None where no CHAP is needed. */
-		if (!strcmp(key, "AuthMethod")) {
-			uint16_t status = negotiate_auth(login, value, out);
+		uint16_t status = login_pair(login, &ctx, key, value, out);
 
-			if (status)
-				return status;
-			continue;
-		}
-		if (login->csg == ISCSI_STAGE_SECURITY &&
-		    login->auth == AUTH_CHAP &&
-		    chap_take_key(&login->chap, key, value))
-			continue;
-		if (is_security_key(key)) {
-			kv_text_add(out, key, "NotUnderstood");
-			continue;
-		}
-		/* Session-wide keys were settled by the leading login. */
-		if (login->tsih && iscsi_param_leading_only(key)) {
-			kv_text_add(out, key, "Irrelevant");
-			continue;
-		}
-		if (iscsi_param_negotiate(target_params(login), &login->neg,
-					  key, value, answer, sizeof(answer)) ==
-		    ISCSI_NEGO_ANSWERED) {
-			if (answer[0]) /* declarative keys need no answer */
-				kv_text_add(out, key, answer);
-			continue;
-		}
-		kv_text_add(out, key, "NotUnderstood");
+		if (status)
+			return status;
 	}
 	if (login->csg == ISCSI_STAGE_SECURITY && login->auth == AUTH_CHAP) {
 		uint16_t status = run_chap(login, out);
@@ -390,15 +523,19 @@ static uint16_t scan_names(struct iscsi_conn *conn)
 	struct iscsi_login *login = conn->login;
 	char *copy = malloc(login->text_len + 1);
 	char *cursor = copy, *key, *value;
+	const char *why = NULL;
+	uint16_t status = ISCSI_LOGIN_OK;
 
 	if (!copy)
 		return ISCSI_LOGIN_OUT_OF_RESOURCES;
 	memcpy(copy, login->text, login->text_len + 1);
-	while (kv_next(&cursor, copy + login->text_len, &key, &value))
-		if (value)
-			login_name_key(login, key, value);
+	while (!status &&
+	       kv_next(&cursor, copy + login->text_len, &key, &value))
+		if (value && login_name_key(login, key, value, &status, &why) &&
+		    status)
+			text_refused(login, status, key, why);
 	free(copy);
-	return check_initiator(conn);
+	return status ? status : check_initiator(conn);
 }
 
 static uint16_t parse_first_pdu(struct iscsi_conn *conn)

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "iscsi/iscsi.h"
+#include "iscsi/keys.h"
 
 void iscsi_nop_out_rx(struct iscsi_conn *conn)
 {
@@ -122,13 +123,77 @@ static void text_send_chunk(struct iscsi_conn *conn, uint32_t itt)
 	iscsi_conn_queue(conn, tx);
 }
 
+/* A Text Request's answers, gathered before anything takes effect: a
+ * failed negotiation changes nothing (RFC 7143 §6.10). On the stack of the
+ * connection's thread, for one request. */
+struct text_request {
+	struct kv_text out;
+	struct key_seen seen;
+	struct iscsi_params params; /* the connection's, as negotiated */
+};
+
+/* Whether a pair may appear in a Text Request: NULL, or why not. */
+static const char *text_pair_error(struct text_request *req, const char *key,
+				   const char *value, enum key_verdict *verdict)
+{
+	static const struct key_context full_feature = {
+		.phase = KEY_PHASE_FULL_FEATURE,
+	};
+	const char *why = NULL;
+
+	*verdict = iscsi_key_check(key, value, &full_feature, &why);
+	if (*verdict == KEY_PROTOCOL_ERROR)
+		return why;
+	if (key_seen_add(&req->seen, key) != KEY_SEEN_NEW)
+		return "a key offered twice, or too many keys";
+	return NULL;
+}
+
+/* Answers an allowed pair: NULL, or why its value is refused. */
+static const char *text_answer(struct iscsi_conn *conn,
+			       struct text_request *req, const char *key,
+			       const char *value, enum key_verdict verdict)
+{
+	char answer[64];
+
+	if (verdict == KEY_IRRELEVANT)
+		kv_text_add(&req->out, key, "Irrelevant");
+	else if (verdict == KEY_NOT_UNDERSTOOD)
+		kv_text_add(&req->out, key, "NotUnderstood");
+	else if (!strcmp(key, "SendTargets"))
+		iscsi_sendtargets(conn, value, &req->out);
+	else if (!strcmp(key, "MaxRecvDataSegmentLength") &&
+		 iscsi_param_negotiate(&conn->params, &req->params, key, value,
+				       answer, sizeof(answer)) ==
+			 ISCSI_NEGO_BAD_DECLARATION)
+		return "a declaration out of range";
+	/* else InitiatorAlias: a declaration, nothing to answer */
+	return NULL;
+}
+
+/* One pair of a Text Request. Returns false for a protocol error. */
+static bool text_pair(struct iscsi_conn *conn, struct text_request *req,
+		      const char *key, const char *value)
+{
+	enum key_verdict verdict;
+	const char *why = text_pair_error(req, key, value, &verdict);
+
+	if (!why)
+		why = text_answer(conn, req, key, value, verdict);
+	if (why)
+		log_info("%s: Text Request refused: %s (key \"%.63s\")",
+			 conn->peer_ip, why, key);
+	return !why;
+}
+
 void iscsi_text_rx(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->rx_bhs;
 	uint32_t ttt = get_be32(bhs + PDU_TTT);
 	uint32_t len = pdu_data_len(bhs);
 	char *cursor = (char *)conn->rx_buf, *key, *value;
-	struct kv_text out;
+	struct text_request req = { .params = conn->params };
+	bool ok = true;
 
 	iscsi_session_consume_cmdsn(conn->session, conn->rx_bhs);
 	if (ttt != ISCSI_RESERVED_TAG && conn->text_rsp && ttt == conn->text_ttt) {
@@ -138,15 +203,21 @@ void iscsi_text_rx(struct iscsi_conn *conn)
 	free(conn->text_rsp);
 	conn->text_rsp = NULL;
 	conn->rx_buf[len] = '\0';
-	kv_text_init(&out, 65536);
-	while (kv_next(&cursor, (char *)conn->rx_buf + len, &key, &value)) {
-		if (!strcmp(key, "SendTargets"))
-			iscsi_sendtargets(conn, value ? value : "", &out);
-		else
-			kv_text_add(&out, key, "NotUnderstood");
+	kv_text_init(&req.out, 65536);
+	while (ok && kv_next(&cursor, (char *)conn->rx_buf + len, &key, &value))
+		ok = text_pair(conn, &req, key, value);
+	key_seen_free(&req.seen);
+	if (!ok) {
+		kv_text_free(&req.out);
+		iscsi_conn_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		return;
 	}
-	conn->text_rsp = out.buf;
-	conn->text_rsp_len = out.len;
+	/* A receive limit the initiator declared holds for what it gets
+	 * from now on, this answer included. */
+	conn->params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH] =
+		req.params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH];
+	conn->text_rsp = req.out.buf;
+	conn->text_rsp_len = req.out.len;
 	conn->text_rsp_off = 0;
 	conn->text_ttt = conn->next_ttt++;
 	text_send_chunk(conn, pdu_itt(bhs));

@@ -16,7 +16,6 @@ enum key_kind {
 	KEY_DIGEST,      /* list of None/CRC32C */
 	KEY_MARKINT,     /* markers are not supported: always Reject */
 	KEY_LOCAL,       /* target-side only, never negotiated */
-	KEY_ISER,        /* iSER-only keys: irrelevant on TCP */
 };
 
 struct key_def {
@@ -25,6 +24,9 @@ struct key_def {
 	uint32_t target_default;
 	uint32_t rfc_default;
 	uint32_t min, max;
+	/* RFC 7145 iSER keys "Irrelevant when: RDMAExtensions=No", which it
+	 * always is on TCP. Kept for tgtadm's show and update. */
+	bool iser_only;
 };
 
 static const struct key_def keys[ISCSI_PARAM_COUNT] = {
@@ -62,12 +64,12 @@ static const struct key_def keys[ISCSI_PARAM_COUNT] = {
 		65535 },
 	[ISCSI_PARAM_RDMA_EXTENSIONS] = { "RDMAExtensions", KEY_AND, 1, 0, 0,
 		1 },
-	[ISCSI_PARAM_TARGET_RDSL] = { "TargetRecvDataSegmentLength", KEY_ISER,
-		262144, 8192, 512, 16777215 },
+	[ISCSI_PARAM_TARGET_RDSL] = { "TargetRecvDataSegmentLength",
+		KEY_DECLARATIVE, 262144, 8192, 512, 16777215, true },
 	[ISCSI_PARAM_INITIATOR_RDSL] = { "InitiatorRecvDataSegmentLength",
-		KEY_ISER, 262144, 8192, 512, 16777215 },
+		KEY_DECLARATIVE, 262144, 8192, 512, 16777215, true },
 	[ISCSI_PARAM_MAX_OUTST_PDU] = { "MaxOutstandingUnexpectedPDUs",
-		KEY_MIN_OR_ZERO, 0, 0, 0, 0xffffffffu },
+		KEY_MIN_OR_ZERO, 0, 0, 0, 0xffffffffu, true },
 	[ISCSI_PARAM_MAX_XMIT_DLENGTH] = { "MaxXmitDataSegmentLength",
 		KEY_LOCAL, 8192, 8192, 512, 16777215 },
 	[ISCSI_PARAM_MAX_QUEUE_CMD] = { "MaxQueueCmd", KEY_LOCAL, 128, 128, 1,
@@ -129,27 +131,6 @@ static int find_key(const char *name, bool case_sensitive)
 	return -1;
 }
 
-/* RFC 7143 §13 "LO" keys: session-wide, settled by the leading login. */
-static const enum iscsi_param leading_only[] = {
-	ISCSI_PARAM_INITIAL_R2T,     ISCSI_PARAM_MAX_OUTSTANDING_R2T,
-	ISCSI_PARAM_IMMEDIATE_DATA,  ISCSI_PARAM_FIRST_BURST,
-	ISCSI_PARAM_MAX_BURST,       ISCSI_PARAM_DATAPDU_INORDER,
-	ISCSI_PARAM_DATASEQ_INORDER, ISCSI_PARAM_ERL,
-	ISCSI_PARAM_DEFAULT_WAIT,    ISCSI_PARAM_DEFAULT_RETAIN,
-	ISCSI_PARAM_MAX_CONNECTIONS, ISCSI_PARAM_RDMA_EXTENSIONS,
-};
-
-bool iscsi_param_leading_only(const char *key)
-{
-	int idx = find_key(key, true);
-
-	for (size_t i = 0; idx >= 0 && i < sizeof(leading_only) /
-						   sizeof(leading_only[0]); i++)
-		if ((int)leading_only[i] == idx)
-			return true;
-	return false;
-}
-
 /* Strict decimal/hex number parse as tgt's strtol(…, 0). */
 static bool parse_number(const char *s, uint32_t *out)
 {
@@ -164,6 +145,22 @@ static bool parse_number(const char *s, uint32_t *out)
 		return false;
 	*out = (uint32_t)v;
 	return true;
+}
+
+/* A numerical value as RFC 7143 §6.1 writes it: a decimal constant without
+ * leading zeros, or 0x/0X and hex digits; no sign, no spaces, no octal. */
+static bool parse_rfc_number(const char *s, uint32_t *out)
+{
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
+	size_t n = strspn(digits, hex ? "0123456789abcdefABCDEF"
+				      : "0123456789");
+
+	if (n == 0 || digits[n] != '\0')
+		return false;
+	if (!hex && n > 1 && digits[0] == '0')
+		return false;
+	return parse_number(s, out);
 }
 
 static bool parse_bool(const char *s, uint32_t *out)
@@ -281,6 +278,118 @@ static void negotiate_number(const struct key_def *k, uint32_t mine,
 	snprintf(answer, size, "%u", result);
 }
 
+/* Yes/No keys: OR or AND of the offer and the target's value. */
+static void negotiate_bool(const struct key_def *k, uint32_t mine,
+			   uint32_t offered, uint32_t *out, char *answer,
+			   size_t size)
+{
+	*out = k->kind == KEY_OR ? (offered || mine) : (offered && mine);
+	snprintf(answer, size, "%s", yes_no(*out));
+}
+
+/* MaxRecvDataSegmentLength: the initiator's receive limit is our transmit
+ * limit. Our own is declared separately; declarations get no answer. */
+static void take_declaration(uint32_t offered, struct iscsi_params *conn,
+			     char *answer)
+{
+	conn->val[ISCSI_PARAM_MAX_XMIT_DLENGTH] = offered;
+	answer[0] = '\0';
+}
+
+/* A parsed, admissible offer of a key of the table. */
+static void negotiate_value(const struct iscsi_params *target,
+			    struct iscsi_params *conn, int idx, uint32_t v,
+			    char *answer, size_t size)
+{
+	const struct key_def *k = &keys[idx];
+
+	switch (k->kind) {
+	case KEY_DECLARATIVE:
+		take_declaration(v, conn, answer);
+		break;
+	case KEY_OR:
+	case KEY_AND:
+		negotiate_bool(k, target->val[idx], v, &conn->val[idx], answer,
+			       size);
+		break;
+	default:
+		negotiate_number(k, target->val[idx], v, &conn->val[idx],
+				 answer, size);
+		break;
+	}
+}
+
+/* Parses an offer of a Yes/No or numerical key; false if it is not an
+ * admissible value. */
+static bool parse_offer(const struct key_def *k, const char *value,
+			uint32_t *v)
+{
+	if (k->kind == KEY_OR || k->kind == KEY_AND)
+		return parse_bool(value, v);
+	return parse_rfc_number(value, v) && value_in_range(k, v[0]);
+}
+
+/* TaskReporting (RFC 7143 §13.23): the responses and aborts keep the
+ * RFC 3720 semantics; neither ResponseFence nor FastAbort is offered. */
+static void negotiate_task_reporting(const char *offer, char *answer,
+				     size_t size)
+{
+	const char *p = offer;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 7 && !strncmp(p, "RFC3720", 7)) {
+			snprintf(answer, size, "RFC3720");
+			return;
+		}
+		p += n + (p[n] == ',');
+	}
+	snprintf(answer, size, "Reject");
+}
+
+/* iSCSIProtocolLevel (RFC 7143 §13.24): this target implements RFC 7143,
+ * level 1; the lower of the two wins. */
+#define PROTOCOL_LEVEL 1
+#define PROTOCOL_LEVEL_MAX 31
+
+static void negotiate_protocol_level(const char *offer, char *answer,
+				     size_t size)
+{
+	uint32_t v;
+
+	if (!parse_rfc_number(offer, &v) || v > PROTOCOL_LEVEL_MAX)
+		snprintf(answer, size, "Reject");
+	else
+		snprintf(answer, size, "%u", v < PROTOCOL_LEVEL ? v
+							      : PROTOCOL_LEVEL);
+}
+
+/* Keys negotiated without a place in the parameter table: their only
+ * outcome is fixed by what this target implements. */
+static bool negotiate_fixed(const char *key, const char *value, char *answer,
+			    size_t size)
+{
+	if (!strcmp(key, "TaskReporting"))
+		negotiate_task_reporting(value, answer, size);
+	else if (!strcmp(key, "iSCSIProtocolLevel"))
+		negotiate_protocol_level(value, answer, size);
+	else
+		return false;
+	return true;
+}
+
+/* An offer that is not admissible: Reject, except for a declaration, which
+ * has no answer to carry it. */
+static enum iscsi_nego_result refuse_offer(const struct key_def *k,
+					   char *answer, size_t size)
+{
+	if (k->kind == KEY_DECLARATIVE)
+		return ISCSI_NEGO_BAD_DECLARATION;
+	snprintf(answer, size, "Reject");
+	return ISCSI_NEGO_ANSWERED;
+}
+
 enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 					     struct iscsi_params *conn,
 					     const char *key, const char *value,
@@ -290,55 +399,24 @@ enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 	const struct key_def *k;
 	uint32_t v;
 
+	if (negotiate_fixed(key, value, answer, size))
+		return ISCSI_NEGO_ANSWERED;
 	if (idx < 0 || keys[idx].kind == KEY_LOCAL)
 		return ISCSI_NEGO_NOT_MINE;
 	k = &keys[idx];
-	switch (k->kind) {
-	case KEY_DECLARATIVE:
-		/* MaxRecvDataSegmentLength: the initiator's receive limit is
-		 * our transmit limit. Our own is declared separately. */
-		if (!parse_number(value, &v) || !value_in_range(k, v)) {
-			snprintf(answer, size, "Reject");
-			break;
-		}
-		conn->val[ISCSI_PARAM_MAX_XMIT_DLENGTH] = v;
-		answer[0] = '\0';
-		break;
-	case KEY_DIGEST:
+	if (k->iser_only)
+		snprintf(answer, size, "Irrelevant");
+	else if (k->kind == KEY_DIGEST)
 		negotiate_digest(target->val[idx], value, &conn->val[idx],
 				 answer, size);
-		break;
-	case KEY_OR:
-	case KEY_AND:
-		if (!parse_bool(value, &v)) {
-			snprintf(answer, size, "Reject");
-			break;
-		}
-		v = k->kind == KEY_OR ? (v || target->val[idx])
-				      : (v && target->val[idx]);
-		conn->val[idx] = v;
-		snprintf(answer, size, "%s", yes_no(v));
-		break;
-	case KEY_MARKINT:
+	else if (k->kind == KEY_MARKINT)
 		snprintf(answer, size, "Reject");
-		break;
-	case KEY_ISER:
-		snprintf(answer, size, "Irrelevant");
-		break;
-	default:
-		if (!parse_number(value, &v) || !value_in_range(k, v)) {
-			snprintf(answer, size, "Reject");
-			break;
-		}
-		negotiate_number(k, target->val[idx], v, &conn->val[idx],
-				 answer, size);
-		break;
-	}
-	/* RDMAExtensions is only meaningful on iSER: on TCP always No. */
-	if (idx == ISCSI_PARAM_RDMA_EXTENSIONS) {
-		conn->val[idx] = 0;
+	else if (!parse_offer(k, value, &v))
+		return refuse_offer(k, answer, size);
+	else if (idx == ISCSI_PARAM_RDMA_EXTENSIONS) /* no RDMA on TCP */
 		snprintf(answer, size, "No");
-	}
+	else
+		negotiate_value(target, conn, idx, v, answer, size);
 	return ISCSI_NEGO_ANSWERED;
 }
 

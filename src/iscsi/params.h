@@ -50,9 +50,6 @@ void iscsi_params_target_defaults(struct iscsi_params *p);
 void iscsi_params_rfc_defaults(struct iscsi_params *p);
 
 const char *iscsi_param_name(enum iscsi_param idx);
-/* Whether a key (exact name) is session-wide, negotiated on the leading
- * connection only (RFC 7143 §13 "LO"). */
-bool iscsi_param_leading_only(const char *key);
 /* Formats a value as `show` prints it (Yes/No, None/CRC32C, numbers). */
 void iscsi_param_format(enum iscsi_param idx, uint32_t val, char *buf,
 			size_t size);
@@ -65,11 +62,17 @@ bool iscsi_param_update(struct iscsi_params *p, const char *name,
 enum iscsi_nego_result {
 	ISCSI_NEGO_ANSWERED,     /* answer written to the response */
 	ISCSI_NEGO_NOT_MINE,     /* not an operational key of this table */
+	/* A declaration (MaxRecvDataSegmentLength) of a value out of its
+	 * range: not negotiable, so nothing to answer; a protocol error. */
+	ISCSI_NEGO_BAD_DECLARATION,
 };
 
 /* Negotiates one operational key: `target` holds the target's configured
  * values, `conn` the connection's values being negotiated. Writes the
- * answer value (or "Reject") into answer. */
+ * answer value into answer: the result, "Reject" for a value that is not
+ * admissible (RFC 7143 §6.2.2), "Irrelevant" for the iSER keys, or ""
+ * for a declaration, which needs no answer. The caller has checked where
+ * the key may appear (keys.h). */
 enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 					     struct iscsi_params *conn,
 					     const char *key, const char *value,

@@ -86,7 +86,7 @@ def login_pdu(keys, isid=b"\x80\x00\x00\x00\x00\x01", version_min=0,
 
 def login(s, target=IQN, session="Normal", extra=()):
     keys = ["InitiatorName=" + INITIATOR, "SessionType=" + session,
-            "AuthMethod=None", "HeaderDigest=None", "DataDigest=None",
+            "HeaderDigest=None", "DataDigest=None",
             "MaxRecvDataSegmentLength=65536", "ImmediateData=Yes",
             "InitialR2T=Yes", "FirstBurstLength=65536",
             "MaxBurstLength=262144"]
@@ -154,8 +154,8 @@ def t_garbage_before_login():
 def t_login_statuses():
     s = connect()
     s.sendall(login_pdu(["InitiatorName=" + INITIATOR,
-                         "TargetName=" + IQN, "SessionType=Normal",
-                         "AuthMethod=None"], version_min=5))
+                         "TargetName=" + IQN, "SessionType=Normal"],
+                        version_min=5))
     hdr, _ = recv_pdu(s)
     check("unsupported version -> login status 0x0205",
           hdr is not None and hdr[36:38] == b"\x02\x05", repr(hdr))
@@ -165,14 +165,14 @@ def t_login_statuses():
           "got %r" % status)
     check("refused login closes the connection", closed(s))
     s = connect()
-    s.sendall(login_pdu(["TargetName=" + IQN, "SessionType=Normal",
-                         "AuthMethod=None"]))
+    s.sendall(login_pdu(["TargetName=" + IQN, "SessionType=Normal"]))
     hdr, _ = recv_pdu(s)
     check("missing InitiatorName -> login status 0x0207",
           hdr is not None and hdr[36:38] == b"\x02\x07", repr(hdr))
     s = connect()
     s.sendall(login_pdu(["InitiatorName=" + INITIATOR,
-                         "TargetName=" + IQN, "AuthMethod=CHAP"]))
+                         "TargetName=" + IQN, "AuthMethod=CHAP"],
+                        flags=0x81))
     hdr, _ = recv_pdu(s)
     check("AuthMethod without None -> authentication failure 0x0201",
           hdr is not None and hdr[36:38] == b"\x02\x01", repr(hdr))

@@ -61,6 +61,59 @@ static void test_out_of_range_rejected(void **state)
 	assert_int_equal(conn.val[ISCSI_PARAM_MAX_BURST], 262144);
 }
 
+/* RFC 7143 §6.1 numbers: decimal without leading zeros, or 0x/0X hex. */
+static void test_number_forms(void **state)
+{
+	static const char *const good[][2] = {
+		{ "4096", "4096" }, { "0x1000", "4096" }, { "0X1000", "4096" },
+		{ "0x00001000", "4096" },
+	};
+	static const char *const bad[] = {
+		"010000", "+4096", " 4096", "4096 ", "-4096", "4e3", "0x",
+		"0x1g00", "", "99999999999999999999",
+	};
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_string_equal(negotiate(&conn, "MaxBurstLength",
+					      good[i][0]), good[i][1]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_string_equal(negotiate(&conn, "MaxBurstLength", bad[i]),
+				    "Reject");
+	assert_string_equal(negotiate(&conn, "DefaultTime2Retain", "0"), "0");
+}
+
+/* Keys whose outcome is fixed by what this target implements. */
+static void test_fixed_keys(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	assert_string_equal(negotiate(&conn, "TaskReporting",
+				      "FastAbort,RFC3720"), "RFC3720");
+	assert_string_equal(negotiate(&conn, "TaskReporting", "FastAbort"),
+			    "Reject");
+	assert_string_equal(negotiate(&conn, "iSCSIProtocolLevel", "2"), "1");
+	assert_string_equal(negotiate(&conn, "iSCSIProtocolLevel", "0"), "0");
+	assert_string_equal(negotiate(&conn, "iSCSIProtocolLevel", "32"),
+			    "Reject");
+	/* iSER keys on TCP */
+	assert_string_equal(negotiate(&conn, "RDMAExtensions", "Yes"), "No");
+	assert_string_equal(negotiate(&conn, "RDMAExtensions", "maybe"),
+			    "Reject");
+	assert_string_equal(negotiate(&conn, "MaxOutstandingUnexpectedPDUs",
+				      "4"), "Irrelevant");
+	assert_string_equal(negotiate(&conn, "TargetRecvDataSegmentLength",
+				      "8192"), "Irrelevant");
+	/* Markers: Yes/No answered No, the intervals always Reject */
+	assert_string_equal(negotiate(&conn, "IFMarker", "Yes"), "No");
+	assert_string_equal(negotiate(&conn, "OFMarker", "x"), "Reject");
+	assert_string_equal(negotiate(&conn, "IFMarkInt", "2048"), "Reject");
+}
+
 static void test_boolean_rules(void **state)
 {
 	struct iscsi_params conn;
@@ -130,10 +183,25 @@ static void test_declared_recv_length(void **state)
 	assert_string_equal(negotiate(&conn, "MaxRecvDataSegmentLength",
 				      "65536"), "");
 	assert_int_equal(conn.val[ISCSI_PARAM_MAX_XMIT_DLENGTH], 65536);
-	assert_string_equal(negotiate(&conn, "MaxRecvDataSegmentLength", "1"),
-			    "Reject");
 	assert_null(negotiate(&conn, "X-com.example.Foo", "1"));
 	assert_null(negotiate(&conn, "MaxQueueCmd", "4"));
+}
+
+/* An out-of-range declaration has no answer to carry a Reject: the caller
+ * treats it as a protocol error, and nothing changes. */
+static void test_bad_declaration(void **state)
+{
+	struct iscsi_params target, conn;
+	char answer[64];
+
+	(void)state;
+	iscsi_params_target_defaults(&target);
+	iscsi_params_rfc_defaults(&conn);
+	assert_int_equal(iscsi_param_negotiate(&target, &conn,
+					       "MaxRecvDataSegmentLength", "1",
+					       answer, sizeof(answer)),
+			 ISCSI_NEGO_BAD_DECLARATION);
+	assert_int_equal(conn.val[ISCSI_PARAM_MAX_XMIT_DLENGTH], 8192);
 }
 
 static void test_update_and_format(void **state)
@@ -206,10 +274,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numeric_minimum),
 		cmocka_unit_test(test_out_of_range_rejected),
+		cmocka_unit_test(test_number_forms),
+		cmocka_unit_test(test_fixed_keys),
 		cmocka_unit_test(test_boolean_rules),
 		cmocka_unit_test(test_digest_choice),
 		cmocka_unit_test(test_digest_enabled),
 		cmocka_unit_test(test_declared_recv_length),
+		cmocka_unit_test(test_bad_declaration),
 		cmocka_unit_test(test_update_and_format),
 		cmocka_unit_test(test_kv_iteration),
 		cmocka_unit_test(test_kv_text_bounded),

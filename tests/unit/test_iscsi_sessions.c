@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "iscsi/iscsi.h"
+#include "iscsi/keys.h"
 #include "target/registry.h"
 
 #define COMPLETE 0
@@ -81,14 +82,14 @@ static void test_keepalive_count_zero(void **state)
 static void test_leading_only_keys(void **state)
 {
 	(void)state;
-	assert_true(iscsi_param_leading_only("MaxConnections"));
-	assert_true(iscsi_param_leading_only("InitialR2T"));
-	assert_true(iscsi_param_leading_only("MaxBurstLength"));
-	assert_true(iscsi_param_leading_only("ErrorRecoveryLevel"));
-	assert_false(iscsi_param_leading_only("HeaderDigest"));
-	assert_false(iscsi_param_leading_only("MaxRecvDataSegmentLength"));
-	assert_false(iscsi_param_leading_only("maxconnections"));
-	assert_false(iscsi_param_leading_only("NoSuchKey"));
+	assert_true(iscsi_key_leading_only("MaxConnections"));
+	assert_true(iscsi_key_leading_only("InitialR2T"));
+	assert_true(iscsi_key_leading_only("MaxBurstLength"));
+	assert_true(iscsi_key_leading_only("ErrorRecoveryLevel"));
+	assert_false(iscsi_key_leading_only("HeaderDigest"));
+	assert_false(iscsi_key_leading_only("MaxRecvDataSegmentLength"));
+	assert_false(iscsi_key_leading_only("maxconnections"));
+	assert_false(iscsi_key_leading_only("NoSuchKey"));
 }
 
 /* An IPv4 or IPv6 socket address. */

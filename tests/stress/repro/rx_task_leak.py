@@ -31,8 +31,7 @@ def recv_exact(s, n):
 
 s = socket.create_connection((HOST, PORT))
 s.sendall(login_pdu(["InitiatorName=iqn.x:rx-leak", "TargetName=" + IQN,
-                     "SessionType=Normal", "AuthMethod=None",
-                     "HeaderDigest=None", "DataDigest=None",
+                     "SessionType=Normal", "HeaderDigest=None", "DataDigest=None",
                      "ImmediateData=Yes", "InitialR2T=Yes",
                      "MaxRecvDataSegmentLength=65536",
                      "FirstBurstLength=65536"]))
