@@ -364,6 +364,7 @@ static int rx_discard(struct iscsi_conn *conn)
 
 		if (n > 0) {
 			conn->rx_got += (uint32_t)n;
+			conn->rx_octets += (uint64_t)n;
 			if (conn->data_digest)
 				conn->rx_discard_crc = iscsi_crc32c_update(
 					conn->rx_discard_crc, sink, (size_t)n);

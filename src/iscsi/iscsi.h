@@ -295,9 +295,13 @@ struct iscsi_conn {
 	uint32_t text_rsp_len, text_rsp_off;
 	uint32_t text_ttt;
 
-	/* statistics for `stat` */
+	/* statistics for `stat`, counted as tgt does (spec §4.9): every
+	 * byte read and written since the connection was accepted, login
+	 * included, and the SCSI Command and Data-Out PDUs received. Owned
+	 * by the connection's loop; `stat` reads them under the target
+	 * lock. */
 	uint64_t rx_octets, tx_octets;
-	uint32_t dataout_pdus, datain_pdus, cmd_pdus, rsp_pdus;
+	uint32_t dataout_pdus, cmd_pdus;
 };
 
 /* conn.c */

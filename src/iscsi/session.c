@@ -32,7 +32,10 @@ struct iscsi_session *iscsi_session_new(struct iscsi_target *itgt,
 	list_init(&sess->node);
 	sess->queue_depth = 1; /* set from the login's window */
 	if (itgt) {
-		it_nexus_init(&sess->nexus, itgt->target, tsih);
+		if (it_nexus_init(&sess->nexus, itgt->target, tsih) < 0) {
+			free(sess);
+			return NULL;
+		}
 		/* Reservations name the initiator port (DESIGN.md rule
 		 * 10): the nexus keeps its own copy. */
 		it_nexus_set_port(&sess->nexus, initiator, isid);

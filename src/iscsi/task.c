@@ -235,7 +235,6 @@ static void send_scsi_rsp(struct iscsi_task *task)
 	}
 	tx->takes_statsn = true;
 	tx->release = task_tx_done;
-	conn->rsp_pdus++;
 	iscsi_conn_queue(conn, tx);
 }
 
@@ -280,7 +279,6 @@ static void build_datain(struct iscsi_task *task, uint32_t total,
 	}
 	tx->release = datain_sent;
 	task->sent += seg;
-	conn->datain_pdus++;
 }
 
 static uint32_t datain_total(struct iscsi_task *task)

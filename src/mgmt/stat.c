@@ -1,4 +1,7 @@
-/* Statistics text, byte-compatible with tgt (spec §4.9). */
+/* Statistics text, byte-compatible with tgt (spec §4.9). The counters
+ * are per LU and I_T nexus (scsi/stats.c) and the connection's; both are
+ * read under the target lock, which the target loop holds while it
+ * counts (DESIGN.md rules 1 and 8). */
 #include "mgmt/stat.h"
 
 #include "iscsi/iscsi.h"
@@ -11,21 +14,21 @@ static void lu_header(struct strbuf *out)
 			   "wr_done(bytes,cmds) errs\n");
 }
 
-static void lu_line(int tid, const struct scsi_lu *lu, uint64_t sid,
-		    struct strbuf *out)
+static void itl_line(int tid, uint64_t sid, const struct scsi_itl_stats *s,
+		     struct strbuf *out)
 {
-	const struct lu_stats *s = &lu->stats;
+	const struct itl_counters *n = &s->n;
 
 	strbuf_printf(out,
 		      "%3d %3llu %3llu %12llu %6u %12llu %6u %12llu %6u "
 		      "%12llu %6u %4u\n",
-		      tid, (unsigned long long)lu->lun,
+		      tid, (unsigned long long)s->lun,
 		      (unsigned long long)sid,
-		      (unsigned long long)s->rd_subm_bytes, s->rd_subm_cmds,
-		      (unsigned long long)s->rd_done_bytes, s->rd_done_cmds,
-		      (unsigned long long)s->wr_subm_bytes, s->wr_subm_cmds,
-		      (unsigned long long)s->wr_done_bytes, s->wr_done_cmds,
-		      s->errors);
+		      (unsigned long long)n->rd_subm_bytes, n->rd_subm_cmds,
+		      (unsigned long long)n->rd_done_bytes, n->rd_done_cmds,
+		      (unsigned long long)n->wr_subm_bytes, n->wr_subm_cmds,
+		      (unsigned long long)n->wr_done_bytes, n->wr_done_cmds,
+		      n->errors);
 }
 
 /* One line per I_T nexus, in creation order. Lock held. */
@@ -34,8 +37,12 @@ static void lu_lines(struct target *t, const struct scsi_lu *lu,
 {
 	struct it_nexus *nexus;
 
-	list_for_each_entry(nexus, &t->nexuses, node)
-		lu_line(t->tid, lu, nexus->id, out);
+	list_for_each_entry(nexus, &t->nexuses, node) {
+		const struct scsi_itl_stats *s = scsi_stats_find(nexus, lu);
+
+		if (s)
+			itl_line(t->tid, nexus->id, s, out);
+	}
 }
 
 static void target_lines(struct target *t, struct strbuf *out)
@@ -86,14 +93,17 @@ static void conn_header(struct strbuf *out)
 			   "datain_pdus cmd_pdus rsp_pdus\n");
 }
 
+/* datain_pdus and rsp_pdus are always 0: tgt 1.0.85 classifies each PDU
+ * it sends by the opcode of the last one it received, which is never
+ * Data-In or SCSI Response, so it never counts them (spec §4.9). */
 static void conn_line(const struct iscsi_session *sess,
 		      const struct iscsi_conn *c, struct strbuf *out)
 {
 	strbuf_printf(out, "%3d %3d %13llu %13llu %12u %11u %8u %8u\n",
 		      (int)sess->tsih, (int)c->cid,
 		      (unsigned long long)c->rx_octets,
-		      (unsigned long long)c->tx_octets, c->dataout_pdus,
-		      c->datain_pdus, c->cmd_pdus, c->rsp_pdus);
+		      (unsigned long long)c->tx_octets, c->dataout_pdus, 0u,
+		      c->cmd_pdus, 0u);
 }
 
 /* Finds session sid in some target and returns with that target locked.
@@ -117,21 +127,21 @@ static struct iscsi_session *session_lock(uint64_t sid, struct target **tp)
 	return NULL;
 }
 
-/* LUN lines newest LUN first: tgt lists a nexus's LUNs in the reverse
- * of the order it learnt them, which is descending LUN for the LUNs that
- * existed when the session began. */
+/* The session's LUN lines newest LU first, as tgt lists a nexus's LUs:
+ * descending LUN for those there when the session began, then each LU
+ * added since before them. */
 enum tgtadm_err stat_session(uint64_t sid, struct strbuf *out)
 {
 	struct target *t;
 	struct iscsi_session *sess = session_lock(sid, &t);
-	struct scsi_lu *lu;
+	const struct scsi_itl_stats *s;
 	struct iscsi_conn *c;
 
 	if (!sess)
 		return TGTADM_NO_SESSION;
 	lu_header(out);
-	list_for_each_entry_reverse(lu, &t->lus, node)
-		lu_line(t->tid, lu, sess->tsih, out);
+	list_for_each_entry(s, &sess->nexus.itl_stats, node)
+		itl_line(t->tid, sess->tsih, s, out);
 	if (!list_empty(&sess->conns)) {
 		strbuf_printf(out, "\n");
 		conn_header(out);

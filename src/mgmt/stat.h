@@ -1,9 +1,6 @@
 /* Text of tgtadm `--op stat` replies (spec §4.9). Main thread; each
- * target's sessions and LUNs are read under its lock (DESIGN.md rule 8).
- *
- * The SCSI core counts per LU, where tgt counts per LU and I_T nexus: each
- * (LU, session) line shows the LU's totals. With one session per target,
- * as usual, the numbers mean the same. */
+ * target's sessions and counters are read under its lock (DESIGN.md rule
+ * 8). The counters are per LU and I_T nexus, as in tgt (scsi/stats.c). */
 #ifndef MTGT_MGMT_STAT_H
 #define MTGT_MGMT_STAT_H
 

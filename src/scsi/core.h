@@ -346,6 +346,20 @@ enum scsi_result scsi_fail(struct scsi_cmd *cmd, uint8_t key, uint16_t asc);
  * cmd->done; the command must not be touched afterwards. */
 void scsi_cmd_finish(struct scsi_cmd *cmd);
 
+/* Statistics of the command's LU and nexus (stats.c, spec §4.9): counted
+ * when the core starts it and when it finishes. A command for a LUN with
+ * no LU counts in LUN 0's counters, as in tgt. */
+void scsi_stats_start(struct scsi_cmd *cmd);
+void scsi_stats_end(struct scsi_cmd *cmd);
+/* A block write (WRITE, WRITE AND VERIFY) that reaches the store counts
+ * at most the bytes its CDB describes when it ends, as tgt does. */
+void scsi_stats_write_clamp(struct scsi_cmd *cmd, uint32_t cdb_bytes);
+/* Nexus lifetime (nexus.c): counters for every LU of the target, freed
+ * again by scsi_stats_nexus_fini; 0, or -1 without memory. */
+int scsi_stats_nexus_init(struct it_nexus *nexus);
+void scsi_stats_nexus_fini(struct it_nexus *nexus);
+void scsi_stats_forget_lun(struct it_nexus *nexus, uint64_t lun);
+
 static inline uint32_t scsi_block_size(const struct scsi_lu *lu)
 {
 	return 1u << lu->blk_shift;

@@ -40,6 +40,7 @@ void scsi_cmd_finish(struct scsi_cmd *cmd)
 	/* A command leaves the LU's range lock when it ends, however it
 	 * ends; commands parked behind it may run now. */
 	scsi_range_release(cmd);
+	scsi_stats_end(cmd);
 	cmd->done(cmd);
 }
 
@@ -276,6 +277,7 @@ void scsi_cmd_execute(struct scsi_cmd *cmd)
 	cmd->range.held = false;
 	cmd->priv = NULL;
 	cmd->lu = scsi_find_lu(target, cmd->lun);
+	scsi_stats_start(cmd);
 	if (run(cmd) == SCSI_DONE)
 		scsi_cmd_finish(cmd);
 }

@@ -89,6 +89,7 @@ void scsi_ua_drop_lun(struct target *target, uint64_t lun)
 			if (ua->lun == lun)
 				ua_free(ua);
 		spc_copy_forget(nexus, lun);
+		scsi_stats_forget_lun(nexus, lun);
 	}
 }
 
@@ -125,8 +126,8 @@ void scsi_ua_clear_asc(struct it_nexus *nexus, uint16_t asc)
 			ua_free(ua);
 }
 
-void it_nexus_init(struct it_nexus *nexus, struct target *target,
-		   uint64_t id)
+int it_nexus_init(struct it_nexus *nexus, struct target *target,
+		  uint64_t id)
 {
 	struct scsi_lu *lu;
 
@@ -135,11 +136,16 @@ void it_nexus_init(struct it_nexus *nexus, struct target *target,
 	list_init(&nexus->copies);
 	nexus->target = target;
 	nexus->id = id;
+	if (scsi_stats_nexus_init(nexus) < 0) {
+		nexus->target = NULL;
+		return -1;
+	}
 	if (!target)
-		return;
+		return 0;
 	list_add_tail(&nexus->node, &target->nexuses);
 	list_for_each_entry(lu, &target->lus, node)
 		scsi_ua_queue(nexus, lu->lun, ASC_POWERON_RESET);
+	return 0;
 }
 
 void it_nexus_set_port(struct it_nexus *nexus, const char *initiator,
@@ -164,6 +170,7 @@ void it_nexus_fini(struct it_nexus *nexus)
 	list_for_each_entry_safe(ua, tmp, &nexus->ua_list, node)
 		ua_free(ua);
 	spc_copy_forget(nexus, SCSI_LUN_NONE);
+	scsi_stats_nexus_fini(nexus);
 	if (list_linked(&nexus->node))
 		list_del(&nexus->node);
 	nexus->target = NULL;

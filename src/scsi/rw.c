@@ -104,32 +104,16 @@ bool sbc_store_ready(struct scsi_cmd *cmd)
 	return false;
 }
 
-static void account_submit(struct scsi_lu *lu, enum bs_op op, uint64_t len)
+/* Requests in the store, which a LU delete waits for. (The `stat`
+ * counters are the command's, stats.c.) */
+static void account_submit(struct scsi_lu *lu)
 {
 	lu->inflight++;
-	if (op == BS_READ) {
-		lu->stats.rd_subm_bytes += len;
-		lu->stats.rd_subm_cmds++;
-	} else if (op == BS_WRITE) {
-		lu->stats.wr_subm_bytes += len;
-		lu->stats.wr_subm_cmds++;
-	}
 }
 
-static void account_done(struct scsi_lu *lu, const struct bs_io *io)
+static void account_done(struct scsi_lu *lu)
 {
 	lu->inflight--;
-	if (io->result < 0) {
-		lu->stats.errors++;
-		return;
-	}
-	if (io->op == BS_READ) {
-		lu->stats.rd_done_bytes += io->length;
-		lu->stats.rd_done_cmds++;
-	} else if (io->op == BS_WRITE) {
-		lu->stats.wr_done_bytes += io->length;
-		lu->stats.wr_done_cmds++;
-	}
 }
 
 /* SBC-3 4.7.3.6: a thin-provisioned write that finds no space left
@@ -213,13 +197,13 @@ static void io_done(struct bs_io *io)
 	scsi_cmd_finish(cmd);
 }
 
-/* The store's completion: statistics first, then what the submitter
- * wants done (cmd->bs_next). */
+/* The store's completion: the LU's count of requests first, then what
+ * the submitter wants done (cmd->bs_next). */
 static void io_complete(struct bs_io *io)
 {
 	struct scsi_cmd *cmd = io->arg;
 
-	account_done(sbc_io_lu(io), io);
+	account_done(sbc_io_lu(io));
 	cmd->bs_next(io);
 }
 
@@ -240,13 +224,13 @@ void sbc_submit_io(struct scsi_lu *lu, struct bs_io *io, enum bs_op op,
 	io->buf = buf;
 	io->fua = fua;
 	io->result = 0;
-	account_submit(lu, op, len);
+	account_submit(lu);
 	bs_submit(&lu->bs, io);
 }
 
 void sbc_account_done(const struct bs_io *io)
 {
-	account_done(sbc_io_lu(io), io);
+	account_done(sbc_io_lu(io));
 }
 
 enum scsi_result sbc_submit_to(struct scsi_cmd *cmd, struct scsi_lu *lu,
@@ -378,6 +362,7 @@ static enum scsi_result submit_write(struct scsi_cmd *cmd,
 
 	if (verify && BYTCHK(cmd->cdb))
 		cmd->bs_stage = STAGE_THEN_COMPARE;
+	scsi_stats_write_clamp(cmd, cmd->out_cdb_len);
 	/* Durable before GOOD when asked (FUA), when there is no write
 	 * cache to hide behind (WCE = 0), and for WRITE AND VERIFY, whose
 	 * verification is of the medium. */

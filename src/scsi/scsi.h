@@ -110,10 +110,24 @@ struct scsi_range_lock {
 	unsigned exclusive;       /* active ranges that exclude writes */
 };
 
-struct lu_stats {
+/* The counters of `tgtadm --op stat` (spec §4.9) for one LU as one I_T
+ * nexus uses it, counted as tgt 1.0.85 counts them (stats.c). */
+struct itl_counters {
 	uint64_t rd_subm_bytes, rd_done_bytes, wr_subm_bytes, wr_done_bytes;
 	uint32_t rd_subm_cmds, rd_done_cmds, wr_subm_cmds, wr_done_cmds;
 	uint32_t errors;
+};
+
+/* One LU's counters in one nexus. Owned by the nexus (nexus->itl_stats);
+ * counted by the target loop and read by `stat` on the main thread, both
+ * under the target lock, so plain fields suffice. Created for every LU
+ * when the nexus begins and for every nexus when a LU is added (main
+ * thread, target lock held); freed when either ends. */
+struct scsi_itl_stats {
+	struct list_node node;  /* nexus->itl_stats, newest LU first */
+	const struct scsi_lu *lu;
+	uint64_t lun;
+	struct itl_counters n;
 };
 
 /* A logical unit. Owned by its target (linked in target->lus, ascending
@@ -159,7 +173,6 @@ struct scsi_lu {
 
 	unsigned inflight;     /* commands submitted and not completed */
 	unsigned copies;       /* EXTENDED COPY commands it manages now */
-	struct lu_stats stats;
 
 	/* LUN-shared state of all I_T nexuses: reservations (pr.c) and the
 	 * write ranges COMPARE AND WRITE orders against (range_lock.c).
@@ -191,6 +204,9 @@ struct it_nexus {
 	struct list_node copies;
 	char initiator[SCSI_NAME_MAX]; /* iSCSI initiator name */
 	uint8_t isid[6];
+	/* struct scsi_itl_stats, one per LU of the target, newest LU
+	 * first: the order of tgt's session stat lines (stats.c). */
+	struct list_node itl_stats;
 };
 
 struct scsi_cmd;
@@ -243,6 +259,10 @@ struct scsi_cmd {
 	int bs_stage;              /* core-private sequencing of multi-step I/O */
 	void (*bs_next)(struct bs_io *io); /* completion of the current step */
 	struct scsi_range range;   /* its place in lu->ranges, if any */
+	/* The counters it is counted in (NULL: none) and the data-out
+	 * bytes its completion counts (stats.c). */
+	struct scsi_itl_stats *itl;
+	uint32_t itl_wr_len;
 	void *priv;                /* state of a long command (EXTENDED
 				    * COPY); its handler frees it */
 };
@@ -301,12 +321,14 @@ void scsi_lu_free(struct scsi_lu *lu);
 void scsi_lu_reset(struct scsi_lu *lu);
 
 /* I_T nexus lifetime and unit attentions. it_nexus_init queues POWER ON,
- * RESET OR BUS DEVICE RESET OCCURRED for every LUN of the target.
- * it_nexus_init also links the nexus into target->nexuses (target may be
- * NULL: no link, no UAs) and it_nexus_fini unlinks it and frees its
- * pending unit attentions; callers hold the target lock. */
-void it_nexus_init(struct it_nexus *nexus, struct target *target,
-		   uint64_t id);
+ * RESET OR BUS DEVICE RESET OCCURRED for every LUN of the target and
+ * gives the nexus zeroed statistics for each; it also links the nexus
+ * into target->nexuses (target may be NULL: no link, no UAs, no
+ * statistics) and it_nexus_fini unlinks it and frees its unit attentions
+ * and statistics; callers hold the target lock. it_nexus_init returns 0,
+ * or -1 (nothing done) when memory runs out. */
+int it_nexus_init(struct it_nexus *nexus, struct target *target,
+		  uint64_t id);
 void it_nexus_fini(struct it_nexus *nexus);
 /* Records the initiator port of the nexus (login, before any command). */
 void it_nexus_set_port(struct it_nexus *nexus, const char *initiator,
@@ -315,7 +337,26 @@ void scsi_ua_queue(struct it_nexus *nexus, uint64_t lun, uint16_t asc);
 /* Queue asc for lun on every nexus of the target except `except`. */
 void scsi_ua_queue_all(struct target *target, struct it_nexus *except,
 		       uint64_t lun, uint16_t asc);
+/* The LUN has left the target: every nexus forgets what it kept for it
+ * (unit attentions, copy results, statistics). Target lock held. */
 void scsi_ua_drop_lun(struct target *target, uint64_t lun);
+
+/* Statistics (stats.c). A LU joins the target: every nexus gets zeroed
+ * counters for it, listed first. Main thread, target lock held, before
+ * the LU is linked; returns 0, or -1 (nothing done) without memory. */
+int scsi_stats_lu_added(struct target *target, const struct scsi_lu *lu);
+/* The counters of lu in nexus, or NULL. */
+struct scsi_itl_stats *scsi_stats_find(const struct it_nexus *nexus,
+				       const struct scsi_lu *lu);
+/* The counting rules alone (tgt's, spec §4.9), for stats.c and tests: a
+ * command moves data in the direction of its R or W flag only with a
+ * non-zero expected length, and counts that length when it starts and
+ * when it ends (wr_done: wr_len, see scsi_stats_write_clamp); any status
+ * but GOOD is an error. */
+void itl_count_start(struct itl_counters *c, enum scsi_data_dir dir,
+		     uint32_t expected_len);
+void itl_count_end(struct itl_counters *c, enum scsi_data_dir dir,
+		   uint32_t expected_len, uint32_t wr_len, uint8_t status);
 
 /* Persist Through Power Loss (APTPL) for a LU: its reservation state
  * lives in dir as a file named after the target and the LUN, and is

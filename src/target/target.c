@@ -416,6 +416,12 @@ enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
 	if (!lu)
 		return TGTADM_INVALID_REQUEST;
 	target_lock(t);
+	if (scsi_stats_lu_added(t, lu) < 0) {
+		target_unlock(t);
+		bs_close(&lu->bs);
+		scsi_lu_free(lu);
+		return TGTADM_NOMEM;
+	}
 	insert_lu(t, lu);
 	announce_lun_change(t);
 	target_unlock(t);

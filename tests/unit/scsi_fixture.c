@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "common/byteorder.h"
+#include "scsi/core.h"
 #include "scsi_fixture.h"
 
 static void mem_record(struct mem_store *m, const struct bs_io *io)
@@ -112,6 +113,23 @@ void fx_add_disk2(struct fx *f)
 	f->disk2 = new_disk(f, 2, &f->mem2, DISK2_BLOCKS);
 }
 
+static void drain_uas(struct it_nexus *n)
+{
+	uint16_t asc;
+
+	while (scsi_ua_take(n, 0, &asc) || scsi_ua_take(n, 1, &asc))
+		;
+}
+
+const struct itl_counters *fx_counters(struct it_nexus *n,
+				       const struct scsi_lu *lu)
+{
+	const struct scsi_itl_stats *s = scsi_stats_find(n, lu);
+
+	assert_non_null(s);
+	return &s->n;
+}
+
 int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -125,9 +143,10 @@ int fx_setup(void **state)
 	f->disk = new_disk(f, 1, &f->mem, DISK_BLOCKS);
 	it_nexus_init(&f->nexus, &f->t, 1);
 	it_nexus_init(&f->other, &f->t, 2);
-	/* Start without the power-on UAs; the UA tests queue their own. */
-	scsi_ua_drop_lun(&f->t, 0);
-	scsi_ua_drop_lun(&f->t, 1);
+	/* Start without the power-on UAs; the UA tests queue their own.
+	 * (scsi_ua_drop_lun would drop the LUNs' statistics as well.) */
+	drain_uas(&f->nexus);
+	drain_uas(&f->other);
 	*state = f;
 	return 0;
 }

@@ -58,6 +58,9 @@ int fx_teardown(void **state);
 /* Adds LUN 2, a second disk of DISK2_BLOCKS blocks on its own store. */
 void fx_add_disk2(struct fx *f);
 
+/* The `stat` counters of lu as nexus n uses it (fails the test if none). */
+const struct itl_counters *fx_counters(struct it_nexus *n,
+				       const struct scsi_lu *lu);
 /* Releases the previous command and fills f->cmd afresh with the CDB,
  * LUN and nexus; direction and lengths are left zero for the caller. */
 void fx_cmd_init(struct fx *f, struct it_nexus *n, uint64_t lun,
