@@ -76,8 +76,20 @@ struct iscsi_portal {
 	struct accept_reserve reserve; /* for running out of fds */
 };
 
+/* A leading login the main thread handed to the target loop (join.c).
+ * Main thread only. */
+struct iscsi_handed_lead {
+	uint16_t tsih; /* 0: unused */
+	uint8_t isid[6];
+	char initiator[ISCSI_NAME_MAX];
+	uint32_t max_conns;
+	uint64_t at_ms;
+};
+#define ISCSI_HANDED_LEADS 4
+
 /* Transport part of a target. Params and max_sessions are configured by
- * the main thread and read at login (main thread); the NOP settings are
+ * the main thread and read at login (main thread); handed_leads is the
+ * main thread's alone (no lock); the NOP settings are
  * written by the main thread under the target lock and read by the target
  * loop; sessions_held is atomic (session_limit.c). Every other field is
  * the target loop's and guarded by the target lock. */
@@ -111,6 +123,8 @@ struct iscsi_target {
 	bool dying;
 	struct ev_timer grace_timer;
 	void (*retired)(struct iscsi_target *itgt);
+	struct iscsi_handed_lead handed_leads[ISCSI_HANDED_LEADS];
+	unsigned next_handed_lead;
 };
 
 /* A session. Guarded by its target's lock; used by the target loop. */
@@ -446,6 +460,12 @@ bool iscsi_session_early_sn_known(const struct iscsi_session *sess,
 /* A non-immediate request other than a SCSI command consumes its CmdSN. */
 void iscsi_session_consume_cmdsn(struct iscsi_session *sess,
 				 const uint8_t *bhs);
+
+/* join.c: a further connection's login (main thread) */
+uint16_t iscsi_join_check(struct target *t, uint16_t tsih,
+			  const char *initiator, const uint8_t isid[6],
+			  uint16_t cid);
+void iscsi_join_note_lead(struct iscsi_conn *conn);
 
 /* session_limit.c: sessions per target (any thread unless said) */
 /* Takes a slot if fewer than limit (0: no limit) are held. */

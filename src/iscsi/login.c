@@ -499,13 +499,10 @@ static uint16_t check_initiator(struct iscsi_conn *conn)
 	if (t->state != TARGET_READY)
 		return ISCSI_LOGIN_SERVICE_UNAVAILABLE;
 	if (login->tsih) {
-		uint16_t status;
+		uint16_t status = iscsi_join_check(t, login->tsih,
+						   login->initiator,
+						   login->isid, conn->cid);
 
-		target_lock(t);
-		status = iscsi_session_check_join(t->iscsi, login->tsih,
-						  login->initiator,
-						  login->isid, conn->cid);
-		target_unlock(t);
 		if (status)
 			return status;
 	}
@@ -793,6 +790,7 @@ void iscsi_login_migrate(struct iscsi_conn *conn)
 {
 	struct target *t = conn->migrate_to;
 
+	iscsi_join_note_lead(conn);
 	conn->migrate_to = NULL;
 	ev_io_stop(&conn->io);
 	list_del(&conn->main_node);

@@ -139,6 +139,26 @@ def t_mcs():
     c1.close()
 
 
+def t_immediate_join():
+    """A second connection that logs in the moment the leading login
+    ended (its session may not be started on the target thread yet) is
+    let in, every time."""
+    refused = []
+    for i in range(100):
+        c2 = Conn(HOST, PORT)  # connected before the leader logs in
+        c1 = login(HOST, PORT, IQN_MCS, initiator=INITIATOR + "-quick",
+                   extra=[("MaxConnections", "2")])
+        c2.join(c1, 1)
+        status = c2.login(IQN_MCS, initiator=INITIATOR + "-quick",
+                          extra=[("MaxConnections", "2")])
+        if status:
+            refused.append("%d: 0x%04x" % (i, status))
+        c1.close()
+        c2.close()
+    check("100 joins sent as soon as the leading login ended all succeed",
+          not refused, ", ".join(refused))
+
+
 def t_join_refused():
     c1 = login(HOST, PORT, IQN_PLAIN, extra=[("MaxConnections", "2")])
     check("MaxConnections stays 1 on a target with tgt's default",
@@ -529,7 +549,7 @@ mode = sys.argv[1]
 HOST, PORT = sys.argv[2], int(sys.argv[3])
 if mode == "main":
     IQN_MCS, IQN_PLAIN, IQN_NOP = sys.argv[4:7]
-    check.run([t_mcs, t_join_refused, t_reinstatement,
+    check.run([t_mcs, t_immediate_join, t_join_refused, t_reinstatement,
                t_reinstatement_in_store, t_nop_keepalive])
 elif mode == "limits":
     IQN = sys.argv[4]
