@@ -7,10 +7,13 @@
 # The LUN's file lives on tests/tools/faultfs.c in a private mount
 # namespace, slowed to FENCE_RATE bytes/s, so that a stress-io session
 # writing FENCE_QD commands deep (up to 128 KiB each) keeps megabytes of
-# writes queued in the store when the delete comes. Right after tgtadm
+# writes queued in the store when the delete comes; beside it
+# deaf_writer.py, an initiator that ignores the target's request to log
+# out, keeps writing during the logout grace period, and accepts only
+# GOOD or LOGICAL UNIT NOT SUPPORTED as answers. Right after tgtadm
 # answers, the test overwrites the whole backing file (outside the FUSE
 # mount) with a pattern no initiator writes, waits until the deleted
-# target's thread has ended (or the session has gone), and compares: a
+# target's thread has ended (or the sessions have gone), and compares: a
 # single late write of the old target shows up as a difference.
 #  1. target rounds: target + LUN 1 (aio and rdwr in turn), load,
 #     `--op delete --mode target --force`;
@@ -29,6 +32,7 @@
 # shellcheck source=../stress/common.sh
 . "$ROOT/tests/stress/common.sh"
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 IQN=iqn.2026-01.org.mtgt:fence
 RATE=${FENCE_RATE:-$((8 * 1024 * 1024))}
 QD=${FENCE_QD:-32}
@@ -56,14 +60,37 @@ fds_on() {
 
 no_thread() { [ -z "$(threads_named "$DAEMON_PID" "$1")" ]; }
 
-# load TID LUN SEED: stress-io in the background (LOAD_PID), which may
-# lose its target or LUN.
+# nexuses TID: how many I_T nexuses target TID lists.
+nexuses() {
+	"$TGTADM" -C "$CPORT" --op show --mode target 2>/dev/null |
+		awk -v t="Target $1:" 'index($0, t) == 1 { on = 1; next }
+			/^Target / { on = 0 }
+			on && /I_T nexus: / { n++ }
+			END { print n + 0 }'
+}
+both_logged_in() { [ "$(nexuses "$1")" -ge 2 ]; }
+
+# load TID LUN SEED: stress-io (LOAD_PID) and the deaf writer (DEAF_PID)
+# in the background; both may lose their target or LUN.
 load() {
 	"$STRESS_IO" run "$(url "$IQN-$1" "$2")" --duration 60 --qd "$QD" \
 		--max-blocks 256 --tolerate-disconnect --seed "$3" \
 		>"$TEST_TMP/load.out" 2>&1 &
 	LOAD_PID=$!
 	HELPER_PIDS+=("$LOAD_PID")
+	python3 "$HERE/deaf_writer.py" 127.0.0.1 "$PORT" "$IQN-$1" "$2" \
+		$((16 * 1024 * 2)) 16 60 >"$TEST_TMP/deaf.out" 2>&1 &
+	DEAF_PID=$!
+	HELPER_PIDS+=("$DEAF_PID")
+}
+
+# ended PID WHAT: waits for a load process; true if it exited 0.
+ended() {
+	wait_pid_exit "$1" 30 || {
+		broken "$2 did not end"
+		kill -9 "$1" 2>/dev/null
+	}
+	wait "$1" 2>/dev/null
 }
 
 # FAILS counts broken rounds; each is described in FENCE_LOG.
@@ -94,11 +121,10 @@ after_delete() {
 	[ "$(fds_on "$LUN_FILE")" -eq 0 ] ||
 		broken "$what: the daemon still has $LUN_FILE open"
 	wait_until 20 "$@" || broken "$what: did not end ($*)"
-	wait_pid_exit "$LOAD_PID" 30 || {
-		broken "$what: the load did not end"
-		kill -9 "$LOAD_PID" 2>/dev/null
-	}
-	wait "$LOAD_PID" 2>/dev/null
+	ended "$LOAD_PID" "$what: stress-io"
+	ended "$DEAF_PID" "$what: the deaf writer" ||
+		broken "$what: $(tail -n 1 "$TEST_TMP/deaf.out")"
+	DEAF_LAST=$(tail -n 1 "$TEST_TMP/deaf.out")
 	cmp -s "$PATTERN" "$BACKING" ||
 		broken "$what: the deleted LUN wrote after the answer:" \
 			"$(cmp "$PATTERN" "$BACKING" | head -n 1)"
@@ -113,7 +139,7 @@ rounds() {
 		"$2" "$ROUND"
 		pid_running "$DAEMON_PID" || break
 	done
-	echo "# $1: $((ROUND - 1)) rounds in $((SECONDS - start)) s"
+	echo "# $1: $((ROUND - 1)) rounds in $((SECONDS - start)) s; last $DEAF_LAST"
 	assert_eq "$1: every round clean" "0" "$FAILS"
 	[ "$FAILS" -eq 0 ] || fail "$1 rounds" "$(head -n 20 "$FENCE_LOG")"
 }
@@ -130,7 +156,7 @@ target_round() {
 		--lun 1 -b "$LUN_FILE" -E "$(store_of "$r")" &&
 		mgmt "bind" --lld iscsi --mode target --op bind --tid 2 -I ALL &&
 		load 2 1 "$r"
-	wait_nexus 2 10 || broken "no session"
+	wait_until 10 both_logged_in 2 || broken "no sessions"
 	sleep 0.5
 	mgmt "forced target delete" --lld iscsi --mode target --op delete \
 		--force --tid 2
@@ -162,7 +188,7 @@ lun_round() {
 	mgmt "new LUN" --lld iscsi --mode logicalunit --op new --tid 3 \
 		--lun 1 -b "$LUN_FILE" -E "$(store_of "$r")" || return
 	load 3 1 "$r"
-	wait_nexus 3 10 || broken "no session"
+	wait_until 10 both_logged_in 3 || broken "no sessions"
 	sleep 0.5
 	run timeout 60 python3 - "$CPORT" 3 1 <<<"$FORCED_LUN_DELETE"
 	[ "$RC" -eq 0 ] || broken "forced LUN delete failed: $OUT"
