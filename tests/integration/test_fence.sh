@@ -21,10 +21,12 @@
 #     (`--op delete --mode logicalunit` with the request's force flag,
 #     which only the wire protocol sends);
 #  3. the bound: on a daemon with `--iscsi delete_timeout=2` and a file
-#     slowed so much that the queued writes need far longer, the forced
-#     delete answers "still active" (exit 22) after about 2 s, other
-#     management is answered meanwhile, and once the I/O has ended (the
-#     slow file system goes away) the target ends by itself.
+#     slowed so much that the queued writes need far longer, a forced LUN
+#     delete answers LUN_ACTIVE after about 2 s (the LUN stays listed),
+#     then the forced target delete answers "still active" (exit 22)
+#     after about 2 s, other management is answered meanwhile, and once
+#     the I/O has ended (the slow file system goes away) the target ends
+#     by itself.
 # Rounds go on for FENCE_SECONDS (default 12; 16 under sanitizers) each
 # part, at least 3.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -111,6 +113,23 @@ mgmt() {
 	return 1
 }
 
+# tgtadm sends no --force for a LUN (as tgt's); the wire protocol does.
+# Arguments: control port, tid, LUN; prints the answer's error code.
+FORCED_LUN_DELETE='
+import os, socket, struct, sys
+port, tid, lun = (int(a) for a in sys.argv[1:4])
+base = os.environ.get("TGT_IPC_SOCKET", "/var/run/tgtd/socket")
+MODE_DEVICE, OP_DELETE = 2, 1
+req = struct.pack("=ii64sIiQQIIIIII", MODE_DEVICE, OP_DELETE, b"iscsi",
+                  120, tid, 0, lun, 0, 0, 0, 0, 0, 1)
+s = socket.socket(socket.AF_UNIX)
+s.connect("%s.%d" % (base, port))
+s.sendall(req)
+err, _ = struct.unpack("=II", s.recv(8, socket.MSG_WAITALL))
+print("error %d" % err)
+sys.exit(1 if err else 0)
+'
+
 # after_delete WHAT GONE_CMD...: right after a forced delete answered:
 # nothing open on the file, overwrite it, wait for GONE_CMD (what could
 # still write is gone) and for the load, then compare.
@@ -166,22 +185,6 @@ rounds "target deletes" target_round
 
 # ---------------------------------------------------------------------
 echo "# 2. forced LUN deletes under load"
-# tgtadm sends no --force for a LUN (as tgt's); the wire protocol does.
-# Arguments: control port, tid, LUN; prints the answer's error code.
-FORCED_LUN_DELETE='
-import os, socket, struct, sys
-port, tid, lun = (int(a) for a in sys.argv[1:4])
-base = os.environ.get("TGT_IPC_SOCKET", "/var/run/tgtd/socket")
-MODE_DEVICE, OP_DELETE = 2, 1
-req = struct.pack("=ii64sIiQQIIIIII", MODE_DEVICE, OP_DELETE, b"iscsi",
-                  120, tid, 0, lun, 0, 0, 0, 0, 0, 1)
-s = socket.socket(socket.AF_UNIX)
-s.connect("%s.%d" % (base, port))
-s.sendall(req)
-err, _ = struct.unpack("=II", s.recv(8, socket.MSG_WAITALL))
-print("error %d" % err)
-sys.exit(1 if err else 0)
-'
 new_target 3 "$IQN-3" && bind_all 3
 lun_round() {
 	local r=$1
@@ -203,6 +206,14 @@ stop_daemon
 
 # ---------------------------------------------------------------------
 echo "# 3. the bound: I/O that does not drain in delete_timeout"
+# about_2s WHAT MS: a delete gave up after delete_timeout, not later.
+about_2s() {
+	if [ "$2" -ge 1500 ] && [ "$2" -lt 5000 ]; then
+		pass "$1 gave up after delete_timeout (2 s)"
+	else
+		fail "$1 answered after $2 ms, not about 2 s"
+	fi
+}
 CRAWL=$TEST_TMP/crawl-fs
 faultfs_mount "$CRAWL" "$BACKING" 0 0 $((128 * 1024)) || finish
 CRAWL_PID=${HELPER_PIDS[-1]}
@@ -211,8 +222,33 @@ TGTD_WRAPPER="nsenter -t $NS_PID -m" start_daemon --iscsi delete_timeout=2 ||
 	finish
 setup_target 4 "$IQN-4" "$LUN_FILE"
 load 4 1 1
-wait_nexus 4 10 || fail "no session on target 4"
+wait_until 10 both_logged_in 4 || fail "no sessions on target 4"
 sleep 2
+# A LUN first: its forced delete gives up after 2 s; the LUN stays,
+# fenced, and the target's I/O is still stuck.
+start=$(date +%s%N)
+python3 - "$CPORT" 4 1 <<<"$FORCED_LUN_DELETE" >"$TEST_TMP/delete.out" 2>&1 &
+DELETE_PID=$!
+sleep 0.5
+# The target's lock is not held up by its slow store either.
+stat_start=$(date +%s%N)
+run timeout 5 "$TGTADM" -C "$CPORT" --op stat --mode target --tid 4
+stat_ms=$((($(date +%s%N) - stat_start) / 1000000))
+echo "# stat of target 4 took $stat_ms ms"
+if [ "$RC" -eq 0 ] && [ "$stat_ms" -lt 1000 ]; then
+	pass "target 4 answers management while its store is slow"
+else
+	fail "stat of target 4: status $RC after $stat_ms ms"
+fi
+wait "$DELETE_PID"
+elapsed=$((($(date +%s%N) - start) / 1000000))
+echo "# the LUN delete answered after $elapsed ms: $(cat "$TEST_TMP/delete.out")"
+assert_eq "the forced LUN delete fails: LUN_ACTIVE (20)" "error 20" \
+	"$(cat "$TEST_TMP/delete.out")"
+about_2s "the LUN delete" "$elapsed"
+run tgtadm_c --op show --mode target
+assert_contains "the LUN is still listed" "$OUT" "LUN: 1"
+# Then the target.
 start=$(date +%s%N)
 "$TGTADM" -C "$CPORT" --op delete --mode target --force --tid 4 \
 	>"$TEST_TMP/delete.out" 2>&1 &
@@ -227,11 +263,7 @@ echo "# the delete answered after $elapsed ms: $(cat "$TEST_TMP/delete.out")"
 assert_eq "the delete fails (exit 22)" 22 "$DELETE_RC"
 assert_contains "... saying the target is still active" \
 	"$(cat "$TEST_TMP/delete.out")" "this target is still active"
-if [ "$elapsed" -ge 1500 ] && [ "$elapsed" -lt 10000 ]; then
-	pass "the delete gave up after delete_timeout (2 s)"
-else
-	fail "the delete answered after $elapsed ms, not about 2 s"
-fi
+about_2s "the target delete" "$elapsed"
 run tgtadm_c --op show --mode target
 assert_not_contains "target 4 is off the list" "$OUT" "Target 4:"
 if no_thread tgt/4; then
