@@ -49,7 +49,7 @@ LUN_FILE=$SLOW/lun.img
 PATTERN=$TEST_TMP/pattern.img
 make_sparse "$BACKING" "$SIZE"
 # No initiator writes this: stress-io blocks carry a header and seeded
-# data.
+# data, the deaf writer writes "W"s.
 head -c "$SIZE" /dev/zero | tr '\0' 'Z' >"$PATTERN"
 faultfs_mount "$SLOW" "$BACKING" 0 0 "$RATE" || finish
 TGTD_WRAPPER="nsenter -t $NS_PID -m" start_daemon || finish
