@@ -55,6 +55,9 @@ static void usage(FILE *f)
 		"                          sessions per target (0: no limit, the\n"
 		"                          default; tgtadm's max_sessions sets it\n"
 		"                          per target)\n"
+		"  --iscsi delete_timeout=S\n"
+		"                          a delete waits at most S seconds for\n"
+		"                          the I/O of what it deletes (30)\n"
 		"  --pr-state-dir DIR      keep persistent reservations with\n"
 		"                          APTPL in DIR (default %s;\n"
 		"                          \"\" turns persistence off)\n",
@@ -84,7 +87,8 @@ static int parse_int(char opt, const char *arg, int min, int max, int *out)
 }
 
 /* The numeric --iscsi settings: tgt's NOP defaults of new targets, and
- * mtgt's login time limit, connection limits and session limit. */
+ * mtgt's login time limit, connection limits, session limit and the time
+ * a delete waits for its I/O. */
 static unsigned *iscsi_setting(const char *name, size_t len, int *min,
 			       int *max)
 {
@@ -110,6 +114,8 @@ static unsigned *iscsi_setting(const char *name, size_t len, int *min,
 		{ "max_sessions_per_target",
 		  offsetof(struct iscsi_settings, max_sessions_per_target), 0,
 		  65535 },
+		{ "delete_timeout",
+		  offsetof(struct iscsi_settings, delete_timeout_s), 1, 1000000 },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {

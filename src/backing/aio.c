@@ -20,7 +20,15 @@
  * kernel worker thread, whose wake-up, context switches and completion
  * signal cost more than the copy the worker then makes. The loop does the
  * same copy in place of the worker; it blocks only where tmpfs itself
- * would (pages swapped out). */
+ * would (pages swapped out).
+ *
+ * Files whose I/O waits on a server (FUSE, NFS, SMB, Ceph, 9P, AFS) go
+ * to io_uring's worker threads at once (IOSQE_ASYNC): the kernel may
+ * block in io_uring's non-blocking first try on them (FUSE waits there
+ * for a free request slot once its background queue is full: seen on
+ * Linux 6.18), and the loop would stall, holding the target lock, for as
+ * long as the server does; a hung server would then hang the target's
+ * management too (DESIGN.md rule 7). */
 #include <assert.h>
 #include <errno.h>
 #include <linux/falloc.h>
@@ -82,6 +90,7 @@ struct aio_store {
 	struct bs_pool *helper;
 	bool no_ring; /* io_uring unavailable: everything goes to helper */
 	bool in_memory; /* tmpfs: reads and writes on the loop (see top) */
+	bool remote;    /* behind a server: never issued inline (see top) */
 };
 
 static void ring_flush(struct ev_loop *loop, void *data);
@@ -178,6 +187,8 @@ static void prep(struct io_uring_sqe *sqe, struct bs_io *io)
 		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 		break;
 	}
+	if (((struct aio_store *)io->bs->priv)->remote)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 	io_uring_sqe_set_data(sqe, io);
 }
 
@@ -470,6 +481,28 @@ static bool file_in_memory(const struct backing_store *bs)
 	return fstatfs(bs->fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
 }
 
+/* A regular file of a file system that waits on a server. */
+static bool file_remote(const struct backing_store *bs)
+{
+	struct statfs fs;
+
+	if (bs->blockdev || fstatfs(bs->fd, &fs) < 0)
+		return false;
+	switch (fs.f_type) {
+	case FUSE_SUPER_MAGIC:
+	case NFS_SUPER_MAGIC:
+	case CIFS_SUPER_MAGIC:
+	case SMB2_SUPER_MAGIC:
+	case CEPH_SUPER_MAGIC:
+	case V9FS_MAGIC:
+	case AFS_FS_MAGIC:
+	case AFS_SUPER_MAGIC:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int aio_open(struct backing_store *bs, const char *path)
 {
 	struct aio_store *s;
@@ -484,6 +517,7 @@ static int aio_open(struct backing_store *bs, const char *path)
 	}
 	bs->priv = s;
 	s->in_memory = file_in_memory(bs);
+	s->remote = file_remote(bs);
 	if (!io_uring_works()) {
 		s->no_ring = true;
 		s->helper = bs_pool_start(bs->tag, FALLBACK_THREADS);

@@ -117,13 +117,14 @@ static bool driver_usable(const struct tgtadm_req *req)
 
 static enum tgtadm_err execute_mode(struct ev_loop *loop,
 				    const struct tgtadm_req *req,
-				    char *payload, struct strbuf *out)
+				    char *payload, struct strbuf *out,
+				    struct target_waiter *wait)
 {
 	switch (req->mode) {
 	case MODE_TARGET:
-		return target_mode(loop, req, payload, out);
+		return target_mode(loop, req, payload, out, wait);
 	case MODE_DEVICE:
-		return lu_mode(req, payload, out);
+		return lu_mode(req, payload, out, wait);
 	case MODE_PORTAL:
 		return portal_mode(loop, req, payload, out);
 	case MODE_LLD:
@@ -141,7 +142,7 @@ static enum tgtadm_err execute_mode(struct ev_loop *loop,
 
 struct mgmt_result mgmt_execute(struct ev_loop *main_loop,
 				const struct tgtadm_req *req, char *payload,
-				struct strbuf *out)
+				struct strbuf *out, struct target_waiter *wait)
 {
 	struct mgmt_result r = { TGTADM_SUCCESS, false };
 
@@ -151,6 +152,6 @@ struct mgmt_result mgmt_execute(struct ev_loop *main_loop,
 	}
 	if (req->mode == MODE_SYSTEM)
 		return system_mode(main_loop, req, payload, out);
-	r.err = execute_mode(main_loop, req, payload, out);
+	r.err = execute_mode(main_loop, req, payload, out, wait);
 	return r;
 }

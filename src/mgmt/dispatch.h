@@ -14,9 +14,11 @@ struct mgmt_result {
 	bool stop_daemon; /* system delete succeeded: exit after replying */
 };
 
-/* payload is NUL-terminated (possibly empty). */
+/* payload is NUL-terminated (possibly empty). A delete may answer later
+ * (err TGTADM_IN_PROGRESS, out unused): then wait->done gets the answer;
+ * with no wait it answers at once. */
 struct mgmt_result mgmt_execute(struct ev_loop *main_loop,
 				const struct tgtadm_req *req, char *payload,
-				struct strbuf *out);
+				struct strbuf *out, struct target_waiter *wait);
 
 #endif

@@ -40,7 +40,7 @@ static enum tgtadm_err lu_stat(const struct tgtadm_req *req,
 }
 
 enum tgtadm_err lu_mode(const struct tgtadm_req *req, char *payload,
-			struct strbuf *out)
+			struct strbuf *out, struct target_waiter *wait)
 {
 	struct target *t;
 	struct scsi_lu *lu;
@@ -59,7 +59,7 @@ enum tgtadm_err lu_mode(const struct tgtadm_req *req, char *payload,
 	if (req->op == OP_NEW)
 		return lu_new(t, req->lun, req->device_type, payload);
 	if (req->op == OP_DELETE)
-		return target_del_lu(t, req->lun, req->force);
+		return target_del_lu(t, req->lun, req->force, wait);
 	/* LUNs are added and removed by this thread only: no lock needed
 	 * to find one. */
 	lu = target_find_lu(t, req->lun);

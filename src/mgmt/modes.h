@@ -20,13 +20,14 @@ struct mgmt_result system_mode(struct ev_loop *loop,
 			       struct strbuf *out);
 enum tgtadm_err lld_mode(struct ev_loop *loop, const struct tgtadm_req *req,
 			 struct strbuf *out);
+/* Deletes may answer later through wait (dispatch.h). */
 enum tgtadm_err target_mode(struct ev_loop *loop,
 			    const struct tgtadm_req *req, char *payload,
-			    struct strbuf *out);
+			    struct strbuf *out, struct target_waiter *wait);
 /* Shutdown: forget the SCSI host bindings. */
 void target_mode_free_all(void);
 enum tgtadm_err lu_mode(const struct tgtadm_req *req, char *payload,
-			struct strbuf *out);
+			struct strbuf *out, struct target_waiter *wait);
 enum tgtadm_err account_mode(const struct tgtadm_req *req, char *payload,
 			     struct strbuf *out);
 

@@ -28,7 +28,12 @@ struct mgmt_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-enum client_state { READ_HDR, READ_PAYLOAD, WRITE_RSP };
+enum client_state {
+	READ_HDR,
+	READ_PAYLOAD,
+	WAIT_RESULT, /* a delete waits for its I/O; the fd is off the loop */
+	WRITE_RSP,
+};
 
 /* One management request in progress; main thread. */
 struct mgmt_client {
@@ -43,6 +48,9 @@ struct mgmt_client {
 	uint32_t rsp_len;
 	uint32_t sent;
 	bool stop_daemon;
+	/* A delete answers once nothing it deleted touches a backing store
+	 * any more (target/fence.c). */
+	struct target_waiter wait;
 };
 
 static void client_free(struct mgmt_client *c)
@@ -54,30 +62,42 @@ static void client_free(struct mgmt_client *c)
 	free(c);
 }
 
-static void build_response(struct mgmt_client *c)
+static void set_response(struct mgmt_client *c, enum tgtadm_err err,
+			 const struct strbuf *out)
 {
-	struct strbuf out;
-	struct mgmt_result r;
 	struct tgtadm_rsp hdr;
-	uint32_t body;
-
-	strbuf_init(&out);
-	r = mgmt_execute(c->srv->loop, &c->req, c->payload, &out);
-	if (!r.err && out.failed)
-		r.err = TGTADM_NOMEM;
 	/* On error tgt sends the header only. */
-	body = !r.err && out.len ? (uint32_t)out.len + 1 : 0;
-	hdr.err = r.err;
+	uint32_t body = !err && out->len ? (uint32_t)out->len + 1 : 0;
+
+	hdr.err = err;
 	hdr.len = (uint32_t)sizeof(hdr) + body;
 	c->rsp = malloc(hdr.len);
 	if (c->rsp) {
 		memcpy(c->rsp, &hdr, sizeof(hdr));
 		if (body)
-			memcpy(c->rsp + sizeof(hdr), out.buf, body);
+			memcpy(c->rsp + sizeof(hdr), out->buf, body);
 		c->rsp_len = hdr.len;
 	}
+}
+
+/* Returns false if the answer comes later (request_done). */
+static bool build_response(struct mgmt_client *c)
+{
+	struct strbuf out;
+	struct mgmt_result r;
+
+	strbuf_init(&out);
+	r = mgmt_execute(c->srv->loop, &c->req, c->payload, &out, &c->wait);
+	if (r.err == TGTADM_IN_PROGRESS) {
+		strbuf_free(&out);
+		return false;
+	}
+	if (!r.err && out.failed)
+		r.err = TGTADM_NOMEM;
+	set_response(c, r.err, &out);
 	c->stop_daemon = r.stop_daemon;
 	strbuf_free(&out);
+	return true;
 }
 
 static int read_some(int fd, void *buf, uint32_t want, uint32_t *got)
@@ -137,7 +157,12 @@ static void client_event(struct ev_loop *loop, uint32_t events, void *arg)
 		}
 		if (r == 0)
 			return;
-		build_response(c);
+		if (!build_response(c)) {
+			/* Nothing more to read: off the loop until then. */
+			c->state = WAIT_RESULT;
+			ev_io_stop(&c->io);
+			return;
+		}
 		if (!c->rsp) {
 			client_free(c);
 			return;
@@ -158,6 +183,24 @@ static void client_event(struct ev_loop *loop, uint32_t events, void *arg)
 	if (c->stop_daemon)
 		ev_stop(loop);
 	client_free(c);
+}
+
+/* A delete that waited has its answer. It is sent at once (it is a
+ * header alone and the socket is idle), so that it goes out also while
+ * the daemon shuts down and its loop no longer runs. */
+static void request_done(struct target_waiter *w, enum tgtadm_err err)
+{
+	struct mgmt_client *c = container_of(w, struct mgmt_client, wait);
+	struct strbuf none;
+
+	strbuf_init(&none);
+	set_response(c, err, &none);
+	if (!c->rsp || ev_io_start(c->srv->loop, &c->io, EPOLLOUT) < 0) {
+		client_free(c);
+		return;
+	}
+	c->state = WRITE_RSP;
+	client_event(c->srv->loop, EPOLLOUT, c);
 }
 
 /* Only tgtd's own user and group may manage it, as in tgt. */
@@ -193,6 +236,7 @@ static void server_accept(struct ev_loop *loop, uint32_t events, void *arg)
 		return;
 	}
 	c->srv = srv;
+	c->wait.done = request_done;
 	ev_io_init(&c->io, fd, client_event, c);
 	if (ev_io_start(loop, &c->io, EPOLLIN) < 0) {
 		close(fd);

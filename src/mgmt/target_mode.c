@@ -221,7 +221,7 @@ static enum tgtadm_err target_new(struct ev_loop *loop, int tid,
 
 enum tgtadm_err target_mode(struct ev_loop *loop,
 			    const struct tgtadm_req *req, char *payload,
-			    struct strbuf *out)
+			    struct strbuf *out, struct target_waiter *wait)
 {
 	struct target *t;
 
@@ -236,7 +236,7 @@ enum tgtadm_err target_mode(struct ev_loop *loop,
 		return TGTADM_NO_TARGET;
 	switch (req->op) {
 	case OP_DELETE:
-		return target_destroy(req->tid, req->force);
+		return target_destroy(req->tid, req->force, wait);
 	case OP_SHOW:
 		show_target_params(t, out);
 		return TGTADM_SUCCESS;

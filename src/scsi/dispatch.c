@@ -28,7 +28,7 @@ struct scsi_lu *scsi_find_lu(struct target *target, uint64_t lun)
 	/* target->lus is in ascending LUN order: stop at the first larger. */
 	list_for_each_entry(lu, &target->lus, node) {
 		if (lu->lun == lun)
-			return lu;
+			return lu->fenced ? NULL : lu;
 		if (lu->lun > lun)
 			break;
 	}

@@ -21,6 +21,8 @@
 #include "scsi/scsi.h"
 
 #define RW_FUA 0x08
+/* The result of a request that a fenced LU kept from its store. */
+#define IO_FENCED (-ESHUTDOWN)
 #define BYTCHK(cdb) (((cdb)[1] >> 1) & 0x03)
 
 /* cmd->bs_stage: what the completion of the current request leads to. */
@@ -139,6 +141,13 @@ static uint16_t io_error_asc(const struct bs_io *io)
 
 void sbc_io_failed(struct scsi_cmd *cmd, const struct bs_io *io)
 {
+	/* The LU was deleted under the command: it is gone, as any later
+	 * command will be told. */
+	if (io->result == IO_FENCED) {
+		cmd->in_len = 0;
+		scsi_set_sense(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+		return;
+	}
 	log_error("LUN %llu: %s of %llu bytes at %llu failed: %d",
 		  (unsigned long long)cmd->lu->lun,
 		  io->op == BS_READ ? "read" : "write/flush",
@@ -225,6 +234,14 @@ void sbc_submit_io(struct scsi_lu *lu, struct bs_io *io, enum bs_op op,
 	io->fua = fua;
 	io->result = 0;
 	account_submit(lu);
+	/* Nothing reaches the store of a LU being deleted once it is
+	 * fenced; the request completes at once, as stores may. */
+	if (lu->fenced) {
+		io->bs = &lu->bs;
+		io->result = IO_FENCED;
+		io->done(io);
+		return;
+	}
 	bs_submit(&lu->bs, io);
 }
 

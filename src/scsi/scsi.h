@@ -172,6 +172,12 @@ struct scsi_lu {
 	struct backing_store bs;
 
 	unsigned inflight;     /* commands submitted and not completed */
+	/* Being deleted (docs/design-notes.md, rule 5): the LU takes no
+	 * new command, as if it were gone already, and nothing more reaches
+	 * its store, not even the next step of a command it had admitted.
+	 * Set once, by the main thread; the delete is final when inflight
+	 * is 0. */
+	bool fenced;
 	unsigned copies;       /* EXTENDED COPY commands it manages now */
 
 	/* LUN-shared state of all I_T nexuses: reservations (pr.c) and the

@@ -139,7 +139,7 @@ static size_t count_lus(const struct target *t)
 	size_t n = 0;
 
 	list_for_each_entry(lu, &t->lus, node)
-		n++;
+		n += !lu->fenced;
 	return n;
 }
 
@@ -158,6 +158,8 @@ static size_t fill_lun_list(const struct target *t, uint8_t select,
 	memset(buf, 0, 8);
 	if (t && select != SELECT_WELL_KNOWN) {
 		list_for_each_entry(lu, &t->lus, node) {
+			if (lu->fenced) /* being deleted: gone already */
+				continue;
 			scsi_lun_to_wire(lu->lun, buf + len);
 			len += 8;
 		}

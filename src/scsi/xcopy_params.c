@@ -93,7 +93,7 @@ static struct scsi_lu *resolve(const struct scsi_cmd *cmd, const uint8_t *d)
 	if ((d[1] & 0x1f) != SCSI_TYPE_DISK || d[7] > 20 || !t)
 		return NULL;
 	list_for_each_entry(lu, &t->lus, node)
-		if (lu->type == SCSI_TYPE_DISK &&
+		if (lu->type == SCSI_TYPE_DISK && !lu->fenced &&
 		    scsi_lu_designated(lu, d + 4))
 			return lu;
 	return NULL;

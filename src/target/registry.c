@@ -65,6 +65,7 @@ static struct {
 		.max_conns_per_portal = ISCSI_DEFAULT_MAX_CONNS_PER_PORTAL,
 		.max_sessions_per_target =
 			ISCSI_DEFAULT_MAX_SESSIONS_PER_TARGET,
+		.delete_timeout_s = ISCSI_DEFAULT_DELETE_TIMEOUT_S,
 	},
 	.tsih_lock = PTHREAD_MUTEX_INITIALIZER,
 	.tsih_next = 1,

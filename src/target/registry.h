@@ -50,6 +50,9 @@ struct iscsi_settings {
 	 * (tgtadm's max_sessions overrides it per target); 0 means no
 	 * limit. Discovery sessions do not count. */
 	unsigned max_sessions_per_target;
+	/* How long a delete waits for the I/O of what it deletes to leave
+	 * the backing stores before it answers "still active" (fence.c). */
+	unsigned delete_timeout_s;
 };
 #define ISCSI_DEFAULT_LOGIN_TIMEOUT_S 15
 #define ISCSI_DEFAULT_MAX_CONNS_PER_INITIATOR 256
@@ -59,6 +62,9 @@ struct iscsi_settings {
  * connection, so a default per-target bound would only refuse logins a
  * tgt user expects to work (e.g. many initiators on one big target). */
 #define ISCSI_DEFAULT_MAX_SESSIONS_PER_TARGET 0
+/* As long as Linux's default SCSI command timeout: an initiator has given
+ * up on a command stuck that long in a store anyway. */
+#define ISCSI_DEFAULT_DELETE_TIMEOUT_S 30
 struct iscsi_settings *registry_iscsi_settings(void);
 
 /* Open connections by initiator address and by portal. Any thread (a

@@ -12,6 +12,7 @@
 #include "backing/bs.h"
 #include "common/log.h"
 #include "iscsi/iscsi.h"
+#include "target/fence.h"
 #include "target/registry.h"
 
 struct target *target_find(int tid)
@@ -113,11 +114,16 @@ static void insert_sorted(struct target *t)
 	list_add_tail(&t->node, &pos->node);
 }
 
+/* Its thread has ended, so nothing is left in its stores: deletes that
+ * still wait are final once they are closed, and are answered then. */
 static void target_free(struct target *t)
 {
 	struct scsi_lu *lu, *tmp;
 	struct acl_entry *a, *atmp;
+	struct list_node waiters;
 
+	list_init(&waiters);
+	fence_take_waiters(t, &waiters);
 	list_for_each_entry_safe(lu, tmp, &t->lus, node) {
 		list_del(&lu->node);
 		bs_close(&lu->bs);
@@ -133,6 +139,7 @@ static void target_free(struct target *t)
 	ev_loop_destroy(t->loop);
 	ev_lock_destroy(&t->lock);
 	free(t);
+	fence_answer_all(&waiters, TGTADM_SUCCESS);
 }
 
 static struct target *target_alloc(int tid, const char *name)
@@ -151,6 +158,7 @@ static struct target *target_alloc(int tid, const char *name)
 	list_init(&t->nexuses);
 	list_init(&t->acl_addrs);
 	list_init(&t->acl_names);
+	list_init(&t->waiters);
 	snprintf(thread_name, sizeof(thread_name), "tgt/%d", tid);
 	t->loop = ev_loop_create(thread_name, &t->lock);
 	t->iscsi = iscsi_target_new(t);
@@ -240,38 +248,74 @@ static void retire_on_loop(struct ev_loop *loop, void *arg)
 				    retired_on_loop);
 }
 
-/* A forced delete of a target with sessions: the target is gone for
- * management at once (name and tid free again), while its loop asks the
- * initiators to log out and ends the sessions after a grace period. The
- * main thread does not wait: reap() frees the target when its thread
- * ends. */
-static void retire(struct target *t)
+/* The target leaves the list at once (name and tid free again), while
+ * its loop ends in the background: with sessions, after asking their
+ * initiators to log out (a grace period); without, once its I/O has
+ * drained. The main thread does not wait: reap() frees the target when
+ * its thread ends. */
+static void retire(struct target *t, bool busy)
 {
 	list_del(&t->node);
 	list_add_tail(&t->node, registry_retiring_targets());
 	t->retired = true;
-	ev_post(t->loop, &t->shutdown_work, retire_on_loop, t);
+	ev_post(t->loop, &t->shutdown_work,
+		busy ? retire_on_loop : shutdown_on_loop, t);
 }
 
-enum tgtadm_err target_destroy(int tid, bool force)
+/* Takes each LU's store out under the lock and closes it outside (a
+ * close may block): the LUs are fenced and drained, nothing uses their
+ * stores any more. The LUs themselves go with the target. */
+static void close_stores(struct target *t)
+{
+	struct scsi_lu *lu;
+
+	list_for_each_entry(lu, &t->lus, node) {
+		struct backing_store bs;
+
+		target_lock(t);
+		bs = lu->bs;
+		lu->bs.ops = NULL;
+		lu->bs.priv = NULL;
+		lu->bs.fd = -1;
+		target_unlock(t);
+		bs_close(&bs);
+	}
+}
+
+/* Main thread: the deleted target's I/O has drained. */
+static void target_drained(struct target_waiter *w)
+{
+	close_stores(w->target);
+	w->done(w, TGTADM_SUCCESS);
+}
+
+enum tgtadm_err target_destroy(int tid, bool force, struct target_waiter *w)
 {
 	struct target *t = target_find(tid);
-	bool busy;
+	bool busy, drained = false;
 
 	if (!t)
 		return TGTADM_NO_TARGET;
 	target_lock(t);
 	busy = !list_empty(&t->iscsi->sessions);
+	if (!busy || force) {
+		fence_lus(t, NULL);
+		drained = fence_drained(t, NULL);
+	}
 	target_unlock(t);
 	if (busy && !force)
 		return TGTADM_TARGET_ACTIVE;
-	if (busy && t->main_loop) {
-		retire(t);
+	if ((drained && !busy) || !t->main_loop) {
+		stop_thread(t);
+		list_del(&t->node);
+		target_free(t);
 		return TGTADM_SUCCESS;
 	}
-	stop_thread(t);
-	list_del(&t->node);
-	target_free(t);
+	retire(t, busy);
+	if (!drained)
+		return fence_wait(t, NULL, w, target_drained,
+				  TGTADM_TARGET_ACTIVE);
+	close_stores(t);
 	return TGTADM_SUCCESS;
 }
 
@@ -428,29 +472,66 @@ enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
 	return TGTADM_SUCCESS;
 }
 
-enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force)
+/* Lock held: the LU leaves its target; the other LUNs announce it. */
+static void unlink_lu(struct target *t, struct scsi_lu *lu)
+{
+	list_del(&lu->node);
+	scsi_ua_drop_lun(t, lu->lun);
+	announce_lun_change(t);
+}
+
+static void free_lu(struct scsi_lu *lu)
+{
+	bs_close(&lu->bs);
+	scsi_lu_free(lu);
+}
+
+/* Main thread: a deleted LU's I/O has drained. */
+static void lu_drained(struct target_waiter *w)
+{
+	target_lock(w->target);
+	unlink_lu(w->target, w->lu);
+	target_unlock(w->target);
+	free_lu(w->lu);
+	w->done(w, TGTADM_SUCCESS);
+}
+
+/* Lock held: why lu may not be deleted now, or TGTADM_SUCCESS. */
+static enum tgtadm_err lu_deletable(const struct target *t,
+				    const struct scsi_lu *lu, bool force)
+{
+	if (!lu)
+		return TGTADM_NO_LUN;
+	if (lu->lun == 0 && !force)
+		return TGTADM_INVALID_REQUEST;
+	if (lu->inflight && !force)
+		return TGTADM_LUN_ACTIVE;
+	if (fence_waiting_for(t, lu)) /* a delete of it is under way */
+		return TGTADM_LUN_ACTIVE;
+	return TGTADM_SUCCESS;
+}
+
+enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force,
+			      struct target_waiter *w)
 {
 	struct scsi_lu *lu;
+	enum tgtadm_err err;
+	bool drained = false;
 
 	target_lock(t);
 	lu = target_find_lu(t, lun);
-	if (!lu) {
-		target_unlock(t);
-		return TGTADM_NO_LUN;
+	err = lu_deletable(t, lu, force);
+	if (!err) {
+		fence_lus(t, lu);
+		drained = fence_drained(t, lu);
+		if (drained)
+			unlink_lu(t, lu);
 	}
-	if ((lun == 0 && !force) || (lu->inflight && !force)) {
-		target_unlock(t);
-		return lun == 0 ? TGTADM_INVALID_REQUEST : TGTADM_LUN_ACTIVE;
-	}
-	if (lu->inflight) { /* forced: let the I/O drain first */
-		target_unlock(t);
-		return TGTADM_LUN_ACTIVE;
-	}
-	list_del(&lu->node);
-	scsi_ua_drop_lun(t, lun);
-	announce_lun_change(t);
 	target_unlock(t);
-	bs_close(&lu->bs);
-	scsi_lu_free(lu);
+	if (err)
+		return err;
+	if (!drained)
+		return fence_wait(t, lu, w, lu_drained, TGTADM_LUN_ACTIVE);
+	free_lu(lu);
 	return TGTADM_SUCCESS;
 }

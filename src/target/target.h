@@ -50,6 +50,29 @@ enum tgtadm_err {
 	TGTADM_UNSUPPORTED_OPERATION,
 	TGTADM_UNKNOWN_PARAM,
 	TGTADM_PREVENT_REMOVAL,
+	/* Not an answer and never sent: the request waits for its answer
+	 * (struct target_waiter). */
+	TGTADM_IN_PROGRESS = 1000,
+};
+
+/* A management request that a delete answers only once it is final
+ * (docs/design-notes.md, rule 5): every command of the deleted target or
+ * LUN has left its backing store and the store is closed; or once the
+ * time allowed for that (tgtd --iscsi delete_timeout) is up, with an
+ * error. Embedded in the requester; main thread only. */
+struct target_waiter {
+	/* The requester's: called once, with the outcome. */
+	void (*done)(struct target_waiter *w, enum tgtadm_err err);
+	/* The target layer's while the request waits (fence.c): */
+	struct list_node node;  /* target->waiters */
+	struct target *target;
+	struct scsi_lu *lu;     /* NULL: the whole target */
+	/* Ends the delete once drained, then answers. */
+	void (*drained)(struct target_waiter *w);
+	enum tgtadm_err timeout_err;
+	struct ev_timer poll;
+	unsigned poll_ms;
+	uint64_t deadline_ms;
 };
 
 /* One ACL entry (initiator address or initiator name), insertion order. */
@@ -115,12 +138,15 @@ struct target {
 	pthread_t thread;      /* runs loop; named tgt/<tid> */
 	struct ev_work shutdown_work;   /* posted by target_destroy */
 	struct ev_timer shutdown_timer; /* target thread, while draining */
-	/* Deleted with --force while sessions existed: off the target list,
-	 * its initiators asked to log out; the main thread joins and frees
-	 * it when its thread has ended (reap_work). */
+	/* Deleted while its loop still had work (sessions to log out, or
+	 * I/O to drain): off the target list; the main thread joins and
+	 * frees it when its thread has ended (reap_work). */
 	bool retired;
 	bool joined;
 	struct ev_work reap_work;
+	/* Deletes of it or of its LUNs that wait for their I/O to drain
+	 * (struct target_waiter). Main thread only. */
+	struct list_node waiters;
 	struct account_binds accounts;  /* main thread only */
 	struct target_redirect redirect; /* main thread only */
 
@@ -140,10 +166,15 @@ struct list_node *target_list(void); /* ascending tid */
 
 enum tgtadm_err target_create(int tid, const char *name,
 			      struct ev_loop *loop);
-/* With force and sessions, the target leaves the list at once and its
- * sessions end in the background, after their initiators were asked to
- * log out (at most ISCSI_LOGOUT_GRACE_S seconds). */
-enum tgtadm_err target_destroy(int tid, bool force);
+/* The target leaves the list at once and its LUNs take no new command.
+ * The answer comes once their I/O has left the backing stores and the
+ * stores are closed: at once (TGTADM_SUCCESS) or through w (returning
+ * TGTADM_IN_PROGRESS). With force and sessions, the sessions end in the
+ * background, after their initiators were asked to log out (at most
+ * ISCSI_LOGOUT_GRACE_S seconds). w may be NULL for a caller that cannot
+ * wait: it is then told TGTADM_TARGET_ACTIVE if I/O is still in flight
+ * (the delete goes on in the background). */
+enum tgtadm_err target_destroy(int tid, bool force, struct target_waiter *w);
 /* Shutdown: ends every target now, retired ones included. */
 void target_destroy_all(void);
 
@@ -156,7 +187,12 @@ struct scsi_lu *target_find_lu(struct target *t, uint64_t lun);
 enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
 			      const char *path, const char *bstype,
 			      const char *bsoflags, unsigned blocksize);
-enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force);
+/* Without force, a LUN with I/O in flight is refused (LUN_ACTIVE), as in
+ * tgt. With force (only the wire protocol sends it for a LUN), the LUN
+ * takes no new command and is removed once its I/O has drained; answered
+ * like target_destroy(). */
+enum tgtadm_err target_del_lu(struct target *t, uint64_t lun, bool force,
+			      struct target_waiter *w);
 
 /* ACLs */
 enum tgtadm_err target_acl_add(struct target *t, bool by_name,

@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.lld[sizeof(req.lld) - 1] = '\0';
 	if (!touches_machine(&req, payload)) {
 		strbuf_init(&out);
-		mgmt_execute(main_loop, &req, payload, &out);
+		mgmt_execute(main_loop, &req, payload, &out, NULL);
 		strbuf_free(&out);
 	}
 	free(payload);

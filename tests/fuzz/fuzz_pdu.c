@@ -55,7 +55,7 @@ static int manage(int mode, int op, int tid, uint64_t lun,
 	struct mgmt_result r;
 
 	strcpy(req.lld, "iscsi");
-	r = mgmt_execute(h.loop, &req, copy, out);
+	r = mgmt_execute(h.loop, &req, copy, out, NULL);
 	free(copy);
 	return r.err;
 }
@@ -107,7 +107,7 @@ static void setup_targets(void)
 		req.op = steps[i][0][0] == 'n' ? OP_NEW : OP_BIND;
 		req.ac_dir = i == 3 ? ACCOUNT_TYPE_OUTGOING :
 				      ACCOUNT_TYPE_INCOMING;
-		if (mgmt_execute(h.loop, &req, payload, &out).err)
+		if (mgmt_execute(h.loop, &req, payload, &out, NULL).err)
 			abort();
 		free(payload);
 	}

@@ -131,7 +131,7 @@ static int teardown(void **state)
 		iscsi_session_free(f->sess);
 	target_unlock(f->target);
 	free(f->conn);
-	target_destroy(TID, false);
+	target_destroy(TID, false, NULL);
 	ev_loop_destroy(f->main_loop);
 	free(f);
 	return 0;
