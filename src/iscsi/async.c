@@ -18,8 +18,10 @@ static void send_logout_request(struct iscsi_conn *conn, unsigned seconds)
 {
 	struct iscsi_tx *tx = iscsi_tx_alloc(0);
 
+	/* Closing here would free the session the caller is walking; the
+	 * grace timer ends the connection anyway, only without a warning. */
 	if (!tx) {
-		iscsi_conn_close(conn);
+		log_error("%s: no memory to ask for a logout", conn->peer_ip);
 		return;
 	}
 	tx->bhs[0] = ISCSI_OP_ASYNC;
@@ -62,8 +64,8 @@ void iscsi_target_request_logout(struct iscsi_target *itgt, unsigned grace_s,
 		list_for_each_entry(conn, &sess->conns, session_node)
 			if (conn->state == CONN_FULL_FEATURE)
 				send_logout_request(conn, grace_s);
-	/* Sending never closes a connection here (a failed send is noticed
-	 * by the event handler), so the walk above is safe. */
+	/* Nothing above closes a connection (a failed send is noticed by
+	 * the event handler), so the walk is safe. */
 	ev_timer_start(itgt->target->loop, &itgt->grace_timer,
 		       list_empty(&itgt->sessions) ? 0 : grace_s * 1000ull);
 }

@@ -514,6 +514,7 @@ void iscsi_main_conns_close_all(void);
 struct iscsi_target *iscsi_target_new(struct target *t);
 void iscsi_target_free(struct iscsi_target *itgt);
 /* Ends every connection of the target; target loop thread. */
+bool iscsi_target_in_use(struct iscsi_target *itgt);
 void iscsi_target_close_all(struct iscsi_target *itgt);
 /* Target loop: the last aborted command left scsi/; deferred TMF
  * responses and waiting adoptions go on. */

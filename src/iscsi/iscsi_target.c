@@ -30,6 +30,15 @@ void iscsi_target_free(struct iscsi_target *itgt)
 	free(itgt);
 }
 
+/* Target lock held: whether the target has a session, or a login that
+ * became one (its final Login Response may be on its way) and that the
+ * target loop has not adopted yet. */
+bool iscsi_target_in_use(struct iscsi_target *itgt)
+{
+	return !list_empty(&itgt->sessions) ||
+	       atomic_load(&itgt->sessions_held) > 0;
+}
+
 /* Target thread, lock held: close every connection, those still waiting
  * to start too; sessions go with their last connection. */
 void iscsi_target_close_all(struct iscsi_target *itgt)

@@ -297,7 +297,7 @@ enum tgtadm_err target_destroy(int tid, bool force, struct target_waiter *w)
 	if (!t)
 		return TGTADM_NO_TARGET;
 	target_lock(t);
-	busy = !list_empty(&t->iscsi->sessions);
+	busy = iscsi_target_in_use(t->iscsi);
 	if (!busy || force) {
 		fence_lus(t, NULL);
 		drained = fence_drained(t, NULL);
