@@ -608,6 +608,7 @@ static void finish_login(struct iscsi_conn *conn)
 	struct iscsi_login *login = conn->login;
 
 	conn->params = login->neg;
+	iscsi_params_settle(&conn->params);
 	conn->params.val[ISCSI_PARAM_MAX_RECV_DLENGTH] =
 		target_params(login)->val[ISCSI_PARAM_MAX_RECV_DLENGTH];
 	/* Digests start with the first PDU after the last Login Response. */

@@ -88,6 +88,12 @@ void iscsi_params_rfc_defaults(struct iscsi_params *p)
 		p->val[i] = keys[i].rfc_default;
 }
 
+void iscsi_params_settle(struct iscsi_params *p)
+{
+	if (p->val[ISCSI_PARAM_FIRST_BURST] > p->val[ISCSI_PARAM_MAX_BURST])
+		p->val[ISCSI_PARAM_FIRST_BURST] = p->val[ISCSI_PARAM_MAX_BURST];
+}
+
 const char *iscsi_param_name(enum iscsi_param idx)
 {
 	return keys[idx].name;
@@ -316,6 +322,13 @@ static void negotiate_value(const struct iscsi_params *target,
 		negotiate_number(k, target->val[idx], v, &conn->val[idx],
 				 answer, size);
 		break;
+	}
+	/* An answer must not exceed the MaxBurstLength settled so far (a
+	 * later, smaller one is applied by iscsi_params_settle). */
+	if (idx == ISCSI_PARAM_FIRST_BURST &&
+	    conn->val[idx] > conn->val[ISCSI_PARAM_MAX_BURST]) {
+		conn->val[idx] = conn->val[ISCSI_PARAM_MAX_BURST];
+		snprintf(answer, size, "%u", conn->val[idx]);
 	}
 }
 

@@ -48,6 +48,9 @@ struct iscsi_params {
 void iscsi_params_target_defaults(struct iscsi_params *p);
 /* RFC defaults: what a connection has before and without negotiation. */
 void iscsi_params_rfc_defaults(struct iscsi_params *p);
+/* Ties between the values a login settled: FirstBurstLength at most
+ * MaxBurstLength (RFC 7143 §13.14), whatever the order of the offers. */
+void iscsi_params_settle(struct iscsi_params *p);
 
 const char *iscsi_param_name(enum iscsi_param idx);
 /* Formats a value as `show` prints it (Yes/No, None/CRC32C, numbers). */

@@ -46,6 +46,36 @@ static void test_numeric_minimum(void **state)
 	assert_string_equal(negotiate(&conn, "DefaultTime2Wait", "0"), "2");
 }
 
+/* RFC 7143 §13.14: FirstBurstLength never exceeds MaxBurstLength. */
+static void test_first_burst_within_max_burst(void **state)
+{
+	struct iscsi_params conn;
+
+	(void)state;
+	iscsi_params_rfc_defaults(&conn);
+	/* MaxBurstLength first: the FirstBurstLength answer is bounded. */
+	assert_string_equal(negotiate(&conn, "MaxBurstLength", "4096"),
+			    "4096");
+	assert_string_equal(negotiate(&conn, "FirstBurstLength", "65536"),
+			    "4096");
+	/* Only MaxBurstLength offered: the default FirstBurstLength (64 KiB)
+	 * is settled down to it at the end of the login. */
+	iscsi_params_rfc_defaults(&conn);
+	assert_string_equal(negotiate(&conn, "MaxBurstLength", "8192"),
+			    "8192");
+	assert_int_equal(conn.val[ISCSI_PARAM_FIRST_BURST], 65536);
+	iscsi_params_settle(&conn);
+	assert_int_equal(conn.val[ISCSI_PARAM_FIRST_BURST], 8192);
+	/* FirstBurstLength first, a smaller MaxBurstLength after it. */
+	iscsi_params_rfc_defaults(&conn);
+	assert_string_equal(negotiate(&conn, "FirstBurstLength", "16384"),
+			    "16384");
+	assert_string_equal(negotiate(&conn, "MaxBurstLength", "2048"),
+			    "2048");
+	iscsi_params_settle(&conn);
+	assert_int_equal(conn.val[ISCSI_PARAM_FIRST_BURST], 2048);
+}
+
 static void test_out_of_range_rejected(void **state)
 {
 	struct iscsi_params conn;
@@ -273,6 +303,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numeric_minimum),
+		cmocka_unit_test(test_first_burst_within_max_burst),
 		cmocka_unit_test(test_out_of_range_rejected),
 		cmocka_unit_test(test_number_forms),
 		cmocka_unit_test(test_fixed_keys),
