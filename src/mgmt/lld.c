@@ -1,6 +1,6 @@
 /* `--mode lld` (spec §2.8, §4.7): the iSCSI driver can be stopped while
  * no target exists and started again; iser is known but never ready.
- * Main thread only, like the state kept here. */
+ * Main thread only, like its state (registry_iscsi_lld). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,26 +12,18 @@
 #include "mgmt/show.h"
 #include "target/registry.h"
 
-/* `lld stop` closes the listeners; their addresses wait here for `lld
- * start` (tgt's driver re-listens on its portals when started again). */
-static struct {
-	enum lld_state state;
-	char **portals; /* oldest first */
-	unsigned nr_portals;
-} iscsi_lld;
-
 enum lld_state lld_iscsi_state(void)
 {
-	return iscsi_lld.state;
+	return registry_iscsi_lld()->state;
 }
 
 void lld_free_saved(void)
 {
-	for (unsigned i = 0; i < iscsi_lld.nr_portals; i++)
-		free(iscsi_lld.portals[i]);
-	free(iscsi_lld.portals);
-	iscsi_lld.portals = NULL;
-	iscsi_lld.nr_portals = 0;
+	for (unsigned i = 0; i < registry_iscsi_lld()->nr_portals; i++)
+		free(registry_iscsi_lld()->portals[i]);
+	free(registry_iscsi_lld()->portals);
+	registry_iscsi_lld()->portals = NULL;
+	registry_iscsi_lld()->nr_portals = 0;
 }
 
 static enum tgtadm_err save_portals(void)
@@ -45,8 +37,8 @@ static enum tgtadm_err save_portals(void)
 	saved = calloc(n ? n : 1, sizeof(*saved));
 	if (!saved)
 		return TGTADM_NOMEM;
-	iscsi_lld.portals = saved;
-	iscsi_lld.nr_portals = n;
+	registry_iscsi_lld()->portals = saved;
+	registry_iscsi_lld()->nr_portals = n;
 	/* The list is newest first; keep them oldest first. A failed
 	 * strdup leaves NULL, reported when the driver starts again. */
 	list_for_each_entry(p, iscsi_portals(), node) {
@@ -64,7 +56,7 @@ static enum tgtadm_err lld_stop(void)
 {
 	enum tgtadm_err err;
 
-	if (iscsi_lld.state != LLD_READY)
+	if (registry_iscsi_lld()->state != LLD_READY)
 		return TGTADM_SUCCESS;
 	if (!list_empty(target_list()))
 		return TGTADM_DRIVER_ACTIVE;
@@ -72,16 +64,16 @@ static enum tgtadm_err lld_stop(void)
 	if (err)
 		return err;
 	iscsi_portals_close_all();
-	iscsi_lld.state = LLD_STOPPED;
+	registry_iscsi_lld()->state = LLD_STOPPED;
 	return TGTADM_SUCCESS;
 }
 
 static enum tgtadm_err lld_start(struct ev_loop *loop)
 {
-	if (iscsi_lld.state == LLD_READY)
+	if (registry_iscsi_lld()->state == LLD_READY)
 		return TGTADM_SUCCESS;
-	for (unsigned i = 0; i < iscsi_lld.nr_portals; i++) {
-		const char *spec = iscsi_lld.portals[i];
+	for (unsigned i = 0; i < registry_iscsi_lld()->nr_portals; i++) {
+		const char *spec = registry_iscsi_lld()->portals[i];
 		int ret = spec ? iscsi_portal_add(loop, spec) : -ENOMEM;
 
 		/* A portal added while stopped already listens (-EEXIST). */
@@ -90,7 +82,7 @@ static enum tgtadm_err lld_start(struct ev_loop *loop)
 				  spec ? spec : "?", strerror(-ret));
 	}
 	lld_free_saved();
-	iscsi_lld.state = LLD_READY;
+	registry_iscsi_lld()->state = LLD_READY;
 	return TGTADM_SUCCESS;
 }
 

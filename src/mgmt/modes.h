@@ -39,24 +39,10 @@ enum tgtadm_err lu_update(struct target *t, struct scsi_lu *lu,
 
 /* The iSCSI driver's state as `--mode lld` and `sys show` report it
  * (lld.c). Only "iscsi" exists; "iser" is known but never ready. */
-enum lld_state {
-	LLD_READY,
-	LLD_STOPPED,
-};
-
 enum lld_state lld_iscsi_state(void);
 /* Forget what `lld stop` kept for `lld start` (shutdown). */
 void lld_free_saved(void);
 
-/* iSNS settings (`sys update`, spec §2.8); stored and shown only. */
-struct isns_conf {
-	bool on;
-	char server_ip[1025]; /* tgt keeps 1024 characters */
-	int server_port;
-	bool access_control;
-};
-
-const struct isns_conf *isns_conf(void);
 
 /* Value of "key=" in a comma-separated payload, up to the next comma;
  * NULL if absent. */

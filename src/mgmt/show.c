@@ -234,7 +234,7 @@ static void show_discovery_accounts(struct strbuf *out)
 
 static void show_isns(struct strbuf *out)
 {
-	const struct isns_conf *c = isns_conf();
+	const struct isns_conf *c = registry_isns();
 
 	strbuf_printf(out,
 		      "iSNS:\n"

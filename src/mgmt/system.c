@@ -11,14 +11,6 @@
 #include "mgmt/stat.h"
 #include "target/registry.h"
 
-#define ISNS_DEFAULT_PORT 3205
-
-static struct isns_conf isns = { .server_port = ISNS_DEFAULT_PORT };
-
-const struct isns_conf *isns_conf(void)
-{
-	return &isns;
-}
 
 /* ---- sys update ---- */
 
@@ -96,19 +88,21 @@ static bool parse_sys_item(char *item, struct sys_item *it)
 
 static void apply_sys_item(const struct sys_item *it)
 {
+	struct isns_conf *isns = registry_isns();
+
 	switch (it->key) {
 	case SYS_ISNS:
-		isns.on = false;
+		isns->on = false;
 		break;
 	case SYS_IP:
-		snprintf(isns.server_ip, sizeof(isns.server_ip), "%s",
+		snprintf(isns->server_ip, sizeof(isns->server_ip), "%s",
 			 it->value);
 		break;
 	case SYS_PORT:
-		isns.server_port = it->number;
+		isns->server_port = it->number;
 		break;
 	case SYS_AC:
-		isns.access_control = !strcmp(it->value, "On");
+		isns->access_control = !strcmp(it->value, "On");
 		break;
 	case SYS_STATE:
 		registry_set_system_state(!strcmp(it->value, "ready")

@@ -8,6 +8,7 @@
 #include "mgmt/modes.h"
 #include "mgmt/show.h"
 #include "mgmt/stat.h"
+#include "target/registry.h"
 
 static enum tgtadm_err set_state(struct target *t, const char *value)
 {
@@ -137,13 +138,12 @@ struct bound_host {
 	int tid;
 };
 
-static struct list_node bound_hosts = LIST_HEAD_INIT(bound_hosts);
 
 static struct bound_host *find_host(uint32_t host_no)
 {
 	struct bound_host *h;
 
-	list_for_each_entry(h, &bound_hosts, node)
+	list_for_each_entry(h, registry_bound_hosts(), node)
 		if (h->host_no == host_no)
 			return h;
 	return NULL;
@@ -160,7 +160,7 @@ static enum tgtadm_err host_bind(struct target *t, uint32_t host_no)
 		return TGTADM_NOMEM;
 	h->host_no = host_no;
 	h->tid = t->tid;
-	list_add_head(&h->node, &bound_hosts);
+	list_add_head(&h->node, registry_bound_hosts());
 	return TGTADM_SUCCESS;
 }
 
@@ -191,9 +191,9 @@ void target_mode_free_all(void)
 {
 	struct bound_host *h, *tmp;
 
-	list_for_each_entry_safe(h, tmp, &bound_hosts, node)
+	list_for_each_entry_safe(h, tmp, registry_bound_hosts(), node)
 		free(h);
-	list_init(&bound_hosts);
+	list_init(registry_bound_hosts());
 }
 
 static enum tgtadm_err target_bind(struct target *t,

@@ -16,19 +16,16 @@
 /* tgt starts a target with 16 incoming slots and doubles when full. */
 #define ACCOUNT_SLOTS_INITIAL 16
 
-static struct list_node accounts = LIST_HEAD_INIT(accounts);
-static struct account_binds discovery_binds;
-
 struct list_node *account_list(void)
 {
-	return &accounts;
+	return registry_accounts();
 }
 
 static struct account *account_find(const char *user)
 {
 	struct account *ac;
 
-	list_for_each_entry(ac, &accounts, node)
+	list_for_each_entry(ac, account_list(), node)
 		if (!strcmp(ac->user, user))
 			return ac;
 	return NULL;
@@ -74,7 +71,7 @@ enum tgtadm_err account_add(const char *user, const char *password)
 		account_free(ac);
 		return TGTADM_NOMEM;
 	}
-	list_add_head(&ac->node, &accounts);
+	list_add_head(&ac->node, account_list());
 	warn_secret_length(user, strlen(password));
 	return TGTADM_SUCCESS;
 }
@@ -84,7 +81,7 @@ struct account_binds *account_binds_of(int tid)
 	struct target *t;
 
 	if (tid == TARGET_DISCOVERY_TID)
-		return &discovery_binds;
+		return registry_discovery_binds();
 	t = target_find(tid);
 	return t ? &t->accounts : NULL;
 }
@@ -199,8 +196,8 @@ enum tgtadm_err account_del(const char *user)
 		unbind(&t->accounts, false, ac);
 		unbind(&t->accounts, true, ac);
 	}
-	unbind(&discovery_binds, false, ac);
-	unbind(&discovery_binds, true, ac);
+	unbind(registry_discovery_binds(), false, ac);
+	unbind(registry_discovery_binds(), true, ac);
 	list_del(&ac->node);
 	account_free(ac);
 	return TGTADM_SUCCESS;
@@ -225,8 +222,8 @@ void account_free_all(void)
 {
 	struct account *ac, *tmp;
 
-	account_binds_free(&discovery_binds);
-	list_for_each_entry_safe(ac, tmp, &accounts, node) {
+	account_binds_free(registry_discovery_binds());
+	list_for_each_entry_safe(ac, tmp, account_list(), node) {
 		list_del(&ac->node);
 		account_free(ac);
 	}

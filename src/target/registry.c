@@ -44,6 +44,11 @@ static struct {
 	enum system_state state;   /* main thread */
 	const char *pr_dir;        /* main thread, set at startup */
 	struct iscsi_settings iscsi; /* main thread at start-up, then read */
+	struct isns_conf isns;       /* main thread */
+	struct lld_saved iscsi_lld;  /* main thread */
+	struct list_node bound_hosts; /* main thread */
+	struct list_node accounts;   /* main thread */
+	struct account_binds discovery_binds; /* main thread */
 
 	pthread_mutex_t tsih_lock; /* guards tsih_used and tsih_next */
 	uint64_t tsih_used[65536 / 64];
@@ -57,6 +62,10 @@ static struct {
 	.retiring = LIST_HEAD_INIT(reg.retiring),
 	.portals = LIST_HEAD_INIT(reg.portals),
 	.main_conns = LIST_HEAD_INIT(reg.main_conns),
+	.isns = { .server_port = ISNS_DEFAULT_PORT },
+	.iscsi_lld = { .state = LLD_READY },
+	.bound_hosts = LIST_HEAD_INIT(reg.bound_hosts),
+	.accounts = LIST_HEAD_INIT(reg.accounts),
 	.state = SYSTEM_READY,
 	.pr_dir = REGISTRY_PR_DIR_DEFAULT,
 	.iscsi = {
@@ -95,6 +104,31 @@ struct list_node *registry_retiring_targets(void)
 struct iscsi_settings *registry_iscsi_settings(void)
 {
 	return &reg.iscsi;
+}
+
+struct isns_conf *registry_isns(void)
+{
+	return &reg.isns;
+}
+
+struct lld_saved *registry_iscsi_lld(void)
+{
+	return &reg.iscsi_lld;
+}
+
+struct list_node *registry_bound_hosts(void)
+{
+	return &reg.bound_hosts;
+}
+
+struct list_node *registry_accounts(void)
+{
+	return &reg.accounts;
+}
+
+struct account_binds *registry_discovery_binds(void)
+{
+	return &reg.discovery_binds;
 }
 
 enum system_state registry_system_state(void)

@@ -77,6 +77,42 @@ void registry_conn_count(const struct sockaddr_storage *peer,
 void registry_conn_uncount(const struct sockaddr_storage *peer,
 			   const struct sockaddr_storage *local);
 
+/* Management settings tgt keeps beside its targets. Main thread only. */
+
+/* iSNS settings (`sys update`, spec §2.8); stored and shown only. */
+struct isns_conf {
+	bool on;
+	char server_ip[1025]; /* tgt keeps 1024 characters */
+	int server_port;
+	bool access_control;
+};
+#define ISNS_DEFAULT_PORT 3205
+struct isns_conf *registry_isns(void);
+
+/* The iSCSI driver's state: `lld stop` closes the listeners and keeps
+ * their addresses here for `lld start` (tgt's driver re-listens on its
+ * portals when started again). */
+enum lld_state {
+	LLD_READY,
+	LLD_STOPPED,
+};
+struct lld_saved {
+	enum lld_state state;
+	char **portals; /* oldest first */
+	unsigned nr_portals;
+};
+struct lld_saved *registry_iscsi_lld(void);
+
+/* SCSI host bindings (`-H`/`--bus`, struct bound_host of mgmt), kept
+ * only so that bind and unbind answer as in tgt. */
+struct list_node *registry_bound_hosts(void);
+
+/* CHAP accounts (struct account) and the accounts bound to discovery
+ * sessions (account.c). */
+struct account_binds;
+struct list_node *registry_accounts(void);
+struct account_binds *registry_discovery_binds(void);
+
 /* Targets deleted with --force that still give their initiators time to
  * log out: off the target list, joined and freed when their thread ends
  * (struct target, linked by node). */
