@@ -72,7 +72,8 @@ struct xcopy_job {
 	unsigned nseg;
 	uint8_t list_id, list_id_usage;
 	struct copy_record *record; /* NULL without a list identifier */
-	struct scsi_lu *held[XCOPY_MAX_CSCD]; /* LUs kept busy meanwhile */
+	/* LUs kept busy meanwhile: the CSCDs and the copy manager */
+	struct scsi_lu *held[XCOPY_MAX_CSCD + 1];
 	unsigned nheld;
 
 	unsigned cur;         /* segment being copied */

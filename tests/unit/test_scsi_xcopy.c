@@ -377,6 +377,28 @@ static void test_copy_outlives_nexus(void **state)
 	}
 }
 
+/* The LU the copy is sent to manages it, even when it is neither
+ * source nor destination: it is not deleted while the copy runs. */
+static void test_copy_manager_busy(void **state)
+{
+	struct fx *f = *state;
+
+	header(7, 0);
+	cscd(f, 2);
+	segment(0, 0, 4, 0, 8); /* LUN 2 to itself, sent to LUN 1 */
+	f->mem2.defer = true;
+	xcopy_on(f, &f->nexus, (uint32_t)plen);
+	assert_int_equal(f->done, 0);
+	assert_true(f->disk->inflight > 0);
+	assert_int_equal(target_del_lu(&f->t, 1, false), TGTADM_LUN_ACTIVE);
+	assert_int_equal(target_del_lu(&f->t, 1, true), TGTADM_LUN_ACTIVE);
+	f->mem2.defer = false;
+	fx_complete_parked(f);
+	assert_int_equal(f->done, 1);
+	assert_good(f);
+	assert_int_equal(f->disk->inflight + f->disk2->inflight, 0);
+}
+
 static void pr_out(struct fx *f, struct it_nexus *n, uint64_t lun,
 		   uint8_t sa, uint8_t type, uint64_t key)
 {
@@ -453,6 +475,7 @@ int main(void)
 		T(test_segment_checks),
 		T(test_copy_in_progress),
 		T(test_copy_outlives_nexus),
+		T(test_copy_manager_busy),
 		T(test_copy_reservations),
 		T(test_copy_manager_pages),
 	};
