@@ -364,10 +364,13 @@ static void task_execute(struct iscsi_task *task)
 	struct iscsi_conn *conn = task->conn;
 	struct scsi_cmd *cmd = &task->cmd;
 
-	if (task->early_asc) {
+	if (task->early_asc || task->early_status) {
 		/* Refused before execution: answered without scsi/. */
 		cmd->lu = NULL;
-		scsi_set_sense(cmd, task->early_key, task->early_asc);
+		if (task->early_asc)
+			scsi_set_sense(cmd, task->early_key, task->early_asc);
+		else
+			cmd->status = task->early_status;
 		task_respond(task);
 		return;
 	}
@@ -503,6 +506,18 @@ static void task_fail_early(struct iscsi_task *task, uint16_t asc)
 	task->early_asc = asc;
 }
 
+/* One immediate command too many: SAM-5's TASK SET FULL (the session
+ * has commands in the task set) tells the initiator to retry later, as
+ * its SCSI layer does for a full queue; RFC 7143's Reject "immediate
+ * command reject" would leave the command to time out at many
+ * initiators. No buffer is taken and any immediate data is dropped. */
+static void refuse_immediate(struct iscsi_task *task)
+{
+	log_debug("%s: immediate command itt 0x%x refused: %u commands",
+		  task->conn->peer_ip, task->itt, task->conn->session->active);
+	task->early_status = SAM_STAT_TASK_SET_FULL;
+}
+
 static bool cmd_pdu_valid(struct iscsi_conn *conn, const uint8_t *bhs)
 {
 	uint32_t dlen = pdu_data_len(bhs);
@@ -553,6 +568,9 @@ int iscsi_scsi_cmd_begin(struct iscsi_conn *conn)
 		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
 	else if (task->edtl > SCSI_MAX_XFER_BYTES)
 		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
+	else if (task->immediate &&
+		 !iscsi_session_immediate_room(conn->session))
+		refuse_immediate(task);
 	else if (task->cmd.dir == SCSI_DIR_WRITE && task->edtl) {
 		task->data = task_data_alloc(task);
 		if (!task->data) {

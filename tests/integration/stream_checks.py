@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""PDU streams an initiator may send but the target must keep in bounds,
+against a running tgtd set up by test_streams.sh:
+
+  - a flood of immediate SCSI commands (I bit: outside the CmdSN window)
+    each announcing 8 MiB of write data that never comes: beyond the
+    session's queue depth plus a little they are answered TASK SET FULL
+    without a buffer, the daemon's memory stays bounded, and the session
+    works on once the waiting ones are aborted.
+
+usage: stream_checks.py HOST PORT IQN DAEMON_PID
+Prints one line per check and "N passed, N failed"; exit 1 on failure."""
+import sys
+
+from iscsi_raw import (Checks, Conn, OP_R2T, OP_SCSI_RSP, TMF_ABORT_TASK_SET,
+                       TMF_COMPLETE, u32, write10)
+
+HOST, PORT, IQN, DAEMON_PID = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
+    int(sys.argv[4])
+check = Checks()
+GOOD, TASK_SET_FULL = 0x00, 0x28
+QUEUE_DEPTH = 128  # the session's window (tgt's MaxQueueCmd default)
+MIB = 1 << 20
+
+
+def session():
+    conn = Conn(HOST, PORT)
+    status = conn.login(IQN)
+    if status:
+        raise RuntimeError("login failed: 0x%04x" % status)
+    if not conn.ready():
+        raise RuntimeError("TEST UNIT READY never GOOD")
+    return conn
+
+
+def vm_size():
+    """The daemon's virtual size in bytes: write buffers are reserved at
+    once but touched only as data arrives, so RSS would not show them."""
+    with open("/proc/%d/status" % DAEMON_PID) as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize")
+
+
+def t_immediate_flood():
+    conn = session()
+    flood = 500
+    before = vm_size()
+    conn.cork()
+    itts = [conn.scsi(write10(0, 16384), write=8 * MIB, immediate=True)
+            for _ in range(flood)]
+    conn.uncork()
+    waiting, full, other = set(), 0, []
+    for hdr, _ in conn.drain(wait=2):
+        op, itt = hdr[0] & 0x3f, u32(hdr, 16)
+        if op == OP_R2T and itt in itts:
+            waiting.add(itt)
+        elif op == OP_SCSI_RSP and hdr[3] == TASK_SET_FULL:
+            full += 1
+        else:
+            other.append("op 0x%02x status 0x%02x" % (op, hdr[3]))
+    grown = vm_size() - before
+    check("immediate commands beyond the queue depth get TASK SET FULL",
+          full == flood - len(waiting) and not other and
+          QUEUE_DEPTH <= len(waiting) < QUEUE_DEPTH + 32,
+          "%d waiting for data, %d TASK SET FULL, other: %s"
+          % (len(waiting), full, other[:5]))
+    check("the daemon's memory stays bounded (grew %d MiB)" % (grown // MIB),
+          grown < (QUEUE_DEPTH + 32) * 8 * MIB + 64 * MIB,
+          "grew by %d MiB" % (grown // MIB))
+    itt = conn.tmf(TMF_ABORT_TASK_SET)
+    check("ABORT TASK SET ends the commands waiting for data",
+          conn.tmf_response(itt) == TMF_COMPLETE)
+    status = conn.command(b"\x00")[0]
+    itt = conn.scsi(b"\x00", immediate=True)
+    check("the session works on (TEST UNIT READY, also immediate)",
+          status == GOOD and conn.response(itt)[0] == GOOD,
+          "status %r" % (status,))
+    conn.close()
+
+
+check.run([t_immediate_flood])
