@@ -6,14 +6,19 @@ against a running tgtd set up by test_streams.sh:
     each announcing 8 MiB of write data that never comes: beyond the
     session's queue depth plus a little they are answered TASK SET FULL
     without a buffer, the daemon's memory stays bounded, and the session
-    works on once the waiting ones are aborted.
+    works on once the waiting ones are aborted;
+  - a Data-Out sequence (solicited by an R2T, or unsolicited) whose F bit
+    comes before its end: the PDU is rejected, the command ends with
+    CHECK CONDITION (not waiting forever for the bytes the initiator
+    will not send), nothing is written, and the session works on.
 
 usage: stream_checks.py HOST PORT IQN DAEMON_PID
 Prints one line per check and "N passed, N failed"; exit 1 on failure."""
 import sys
 
-from iscsi_raw import (Checks, Conn, OP_R2T, OP_SCSI_RSP, TMF_ABORT_TASK_SET,
-                       TMF_COMPLETE, u32, write10)
+from iscsi_raw import (Checks, Conn, OP_R2T, OP_REJECT, OP_SCSI_RSP,
+                       TMF_ABORT_TASK_SET, TMF_COMPLETE, read10,
+                       sense_triplet, u32, write10)
 
 HOST, PORT, IQN, DAEMON_PID = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4])
@@ -23,9 +28,9 @@ QUEUE_DEPTH = 128  # the session's window (tgt's MaxQueueCmd default)
 MIB = 1 << 20
 
 
-def session():
+def session(extra=()):
     conn = Conn(HOST, PORT)
-    status = conn.login(IQN)
+    status = conn.login(IQN, extra=extra)
     if status:
         raise RuntimeError("login failed: 0x%04x" % status)
     if not conn.ready():
@@ -67,7 +72,7 @@ def t_immediate_flood():
           "%d waiting for data, %d TASK SET FULL, other: %s"
           % (len(waiting), full, other[:5]))
     check("the daemon's memory stays bounded (grew %d MiB)" % (grown // MIB),
-          grown < (QUEUE_DEPTH + 32) * 8 * MIB + 64 * MIB,
+          grown < (QUEUE_DEPTH + 32) * 8 * MIB + 512 * MIB,
           "grew by %d MiB" % (grown // MIB))
     itt = conn.tmf(TMF_ABORT_TASK_SET)
     check("ABORT TASK SET ends the commands waiting for data",
@@ -80,4 +85,44 @@ def t_immediate_flood():
     conn.close()
 
 
-check.run([t_immediate_flood])
+def short_sequence(what, conn, itt, ttt):
+    """Sends 8 KiB of the 32 KiB sequence with the F bit; the command must
+    end with a Reject of that PDU and CHECK CONDITION, ABORTED COMMAND."""
+    conn.data_out(itt, ttt, 0, b"\xa5" * 8192, final=True)
+    conn.sock.settimeout(3)
+    pdus = conn.drain(wait=1.5)
+    rejects = [h[2] for h, _ in pdus if h[0] & 0x3f == OP_REJECT]
+    rsp = [(h, d) for h, d in pdus
+           if h[0] & 0x3f == OP_SCSI_RSP and u32(h, 16) == itt]
+    sense = rsp[0][1][2:] if rsp and len(rsp[0][1]) > 2 else b""
+    triplet = sense_triplet(sense)
+    check("%s cut short by the F bit: Reject and CHECK CONDITION" % what,
+          rejects == [0x04] and rsp and rsp[0][0][3] == 0x02 and
+          triplet is not None and triplet[0] == 0x0b,
+          "rejects %r, response %r, sense %r"
+          % (rejects, [h[3] for h, _ in rsp], triplet))
+    status, _, data = conn.command(read10(0, 64), read=32768)
+    check("%s cut short: nothing written, the session works on" % what,
+          status == GOOD and data == bytes(32768), "status %r" % (status,))
+
+
+def t_solicited_cut_short():
+    conn = session()
+    itt = conn.scsi(write10(0, 64), write=32768)
+    conn.cmdsn += 1
+    hdr, _ = conn.wait_for(OP_R2T, itt)
+    short_sequence("R2T sequence", conn, itt, u32(hdr, 20))
+    conn.close()
+
+
+def t_unsolicited_cut_short():
+    conn = session(extra=[("InitialR2T", "No")])
+    if conn.answers.get("InitialR2T") != "No":
+        raise RuntimeError("InitialR2T=No not agreed")
+    itt = conn.scsi(write10(0, 64), write=32768, final=False)
+    conn.cmdsn += 1
+    short_sequence("unsolicited data", conn, itt, 0xffffffff)
+    conn.close()
+
+
+check.run([t_immediate_flood, t_solicited_cut_short, t_unsolicited_cut_short])
