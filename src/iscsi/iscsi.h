@@ -295,6 +295,9 @@ struct iscsi_conn {
 	char *text_rsp;
 	uint32_t text_rsp_len, text_rsp_off;
 	uint32_t text_ttt;
+	/* a text request coming in several PDUs (C bit), gathered so far */
+	char *text_req;
+	uint32_t text_req_len;
 
 	/* statistics for `stat` */
 	uint64_t rx_octets, tx_octets;

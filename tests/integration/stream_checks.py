@@ -10,15 +10,20 @@ against a running tgtd set up by test_streams.sh:
   - a Data-Out sequence (solicited by an R2T, or unsolicited) whose F bit
     comes before its end: the PDU is rejected, the command ends with
     CHECK CONDITION (not waiting forever for the bytes the initiator
-    will not send), nothing is written, and the session works on.
+    will not send), nothing is written, and the session works on;
+  - a Text Request split over several PDUs (C bit), in the middle of a
+    key: each piece but the last gets an empty Text Response (F 0, a
+    TTT the next piece carries), the whole text is answered at the end;
+    more than 64 KiB of pieces end the connection.
 
 usage: stream_checks.py HOST PORT IQN DAEMON_PID
 Prints one line per check and "N passed, N failed"; exit 1 on failure."""
+import struct
 import sys
 
 from iscsi_raw import (Checks, Conn, OP_R2T, OP_REJECT, OP_SCSI_RSP,
-                       TMF_ABORT_TASK_SET, TMF_COMPLETE, read10,
-                       sense_triplet, u32, write10)
+                       TMF_ABORT_TASK_SET, TMF_COMPLETE, bhs, parse_text,
+                       read10, sense_triplet, u32, write10)
 
 HOST, PORT, IQN, DAEMON_PID = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
     int(sys.argv[4])
@@ -125,4 +130,67 @@ def t_unsolicited_cut_short():
     conn.close()
 
 
-check.run([t_immediate_flood, t_solicited_cut_short, t_unsolicited_cut_short])
+def text_piece(conn, itt, ttt, data, more):
+    """Sends one Text Request PDU (C bit if more) and returns the Text
+    Response (header, data)."""
+    rest = struct.pack(">III", ttt, conn.cmdsn, conn.exp_statsn)
+    conn.send(bhs(0x04, 0x40 if more else 0x80, len(data), itt=itt,
+                  rest=rest), data)
+    conn.cmdsn += 1
+    return conn.recv()
+
+
+def split_sendtargets(conn, what):
+    """SendTargets=All in three pieces, split inside the key and the
+    value; checks the answers and returns the final text."""
+    itt, ttt = conn.next_itt(), 0xffffffff
+    pieces = [b"SendTa", b"rgets=A", b"ll\0"]
+    for n, piece in enumerate(pieces):
+        hdr, data = text_piece(conn, itt, ttt, piece, n < len(pieces) - 1)
+        if n == len(pieces) - 1:
+            break
+        ttt = u32(hdr, 20)
+        check("%s: piece %d gets an empty Text Response with a TTT"
+              % (what, n + 1),
+              hdr[0] & 0x3f == 0x24 and not hdr[1] & 0xc0 and not data and
+              u32(hdr, 16) == itt and ttt != 0xffffffff,
+              "flags 0x%02x ttt 0x%x data %r" % (hdr[1], ttt, data[:60]))
+    check("%s: the whole text is answered at the last piece" % what,
+          hdr[0] & 0x3f == 0x24 and hdr[1] & 0x80 and
+          parse_text(data).get("TargetName") == IQN,
+          "flags 0x%02x data %r" % (hdr[1], data[:100]))
+
+
+def t_text_continued():
+    conn = Conn(HOST, PORT)
+    if conn.login():
+        raise RuntimeError("discovery login failed")
+    split_sendtargets(conn, "discovery session")
+    # Unsplit requests still answered at once.
+    got = parse_text(conn.text([("SendTargets", "All")]))
+    check("discovery session: a whole request after it",
+          got.get("TargetName") == IQN, repr(got))
+    conn.close()
+    conn = session()
+    split_sendtargets(conn, "normal session")
+    conn.close()
+
+
+def t_text_too_long():
+    conn = Conn(HOST, PORT)
+    if conn.login():
+        raise RuntimeError("discovery login failed")
+    itt, ttt, sent = conn.next_itt(), 0xffffffff, 0
+    try:
+        while sent <= 70000:
+            hdr, _ = text_piece(conn, itt, ttt, b"X" * 8192, True)
+            ttt, sent = u32(hdr, 20), sent + 8192
+        ended = False
+    except Exception:  # Closed, or a reset while sending
+        ended = True
+    check("more than 64 KiB of continued text ends the connection",
+          ended or conn.closed(), "%d bytes taken" % sent)
+
+
+check.run([t_immediate_flood, t_solicited_cut_short, t_unsolicited_cut_short,
+           t_text_continued, t_text_too_long])
