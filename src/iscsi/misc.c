@@ -92,6 +92,7 @@ void iscsi_sendtargets(struct iscsi_conn *conn, const char *what,
 	}
 }
 
+/* Queues one Text Response; len bytes of data (none: data may be NULL). */
 static void send_text_rsp(struct iscsi_conn *conn, uint32_t itt,
 			  uint8_t flags, uint32_t ttt, const char *data,
 			  uint32_t len)
@@ -175,8 +176,8 @@ static bool text_gather(struct iscsi_conn *conn)
 	if (conn->text_req_len + len <= ISCSI_LOGIN_TEXT_MAX)
 		p = realloc(conn->text_req, conn->text_req_len + len + 1);
 	if (!p) {
-		log_error("%s: continued text request exceeds %u bytes",
-			  conn->peer_ip, ISCSI_LOGIN_TEXT_MAX);
+		log_error("%s: continued text request: over %u bytes or "
+			  "no memory", conn->peer_ip, ISCSI_LOGIN_TEXT_MAX);
 		iscsi_conn_close(conn);
 		return false;
 	}
