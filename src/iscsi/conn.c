@@ -137,6 +137,7 @@ static void conn_free_now(struct ev_loop *loop, void *arg)
 
 	(void)loop;
 	free(conn->text_rsp);
+	free(conn->text_req);
 	free(conn->rx_buf);
 	rx_buf_free(&conn->rx_ahead);
 	free(conn);

@@ -196,6 +196,7 @@ struct iscsi_task {
 	bool data_failed;
 	uint8_t early_key;     /* refused before execution: sense key */
 	uint16_t early_asc;    /* and ASC/ASCQ */
+	uint8_t early_status;  /* or this status without sense (not GOOD) */
 	uint32_t r2t_offset;   /* next offset to ask for */
 	uint32_t r2t_sn;
 	uint32_t r2t_outstanding;
@@ -308,6 +309,9 @@ struct iscsi_conn {
 	char *text_rsp;
 	uint32_t text_rsp_len, text_rsp_off;
 	uint32_t text_ttt;
+	/* a text request coming in several PDUs (C bit), gathered so far */
+	char *text_req;
+	uint32_t text_req_len;
 
 	/* statistics for `stat`, counted as tgt does (spec §4.9): every
 	 * byte read and written since the connection was accepted, login
@@ -445,6 +449,10 @@ void iscsi_session_adopt(struct ev_loop *loop, void *conn);
 /* Target loop: the aborted commands are gone; adoptions waiting for
  * that go on. */
 void iscsi_session_adopt_waiting(struct iscsi_target *itgt);
+/* Whether an immediate SCSI command (outside the CmdSN window) may be
+ * taken: the session has fewer than its queue depth plus
+ * ISCSI_IMMEDIATE_SLACK commands. */
+bool iscsi_session_immediate_room(const struct iscsi_session *sess);
 /* CmdSN window check for a non-immediate command. */
 bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn);
 /* MaxCmdSN to advertise now: the window closes while `queue_depth`

@@ -93,6 +93,27 @@ void iscsi_sendtargets(struct iscsi_conn *conn, const char *what,
 	}
 }
 
+/* Queues one Text Response; len bytes of data (none: data may be NULL). */
+static void send_text_rsp(struct iscsi_conn *conn, uint32_t itt,
+			  uint8_t flags, uint32_t ttt, const char *data,
+			  uint32_t len)
+{
+	struct iscsi_tx *tx = iscsi_tx_alloc(len);
+
+	if (!tx) {
+		iscsi_conn_close(conn);
+		return;
+	}
+	tx->bhs[0] = ISCSI_OP_TEXT_RSP;
+	tx->bhs[1] = flags;
+	put_be32(tx->bhs + PDU_ITT, itt);
+	put_be32(tx->bhs + PDU_TTT, ttt);
+	if (len) /* an empty answer may have no buffer */
+		memcpy((void *)tx->data, data, len);
+	tx->takes_statsn = true;
+	iscsi_conn_queue(conn, tx);
+}
+
 /* Answers one text request; a response longer than the initiator takes in
  * one PDU is split with the Continue bit and resumed by empty requests. */
 static void text_send_chunk(struct iscsi_conn *conn, uint32_t itt)
@@ -100,27 +121,16 @@ static void text_send_chunk(struct iscsi_conn *conn, uint32_t itt)
 	uint32_t max = conn->params.val[ISCSI_PARAM_MAX_XMIT_DLENGTH];
 	uint32_t left = conn->text_rsp_len - conn->text_rsp_off;
 	uint32_t len = left < max ? left : max;
-	struct iscsi_tx *tx = iscsi_tx_alloc(len);
+	const char *data = conn->text_rsp + conn->text_rsp_off;
 	bool more = len < left;
 
-	if (!tx) {
-		iscsi_conn_close(conn);
-		return;
-	}
-	tx->bhs[0] = ISCSI_OP_TEXT_RSP;
-	tx->bhs[1] = more ? 0x40 /* Continue */ : ISCSI_FLAG_FINAL;
-	put_be32(tx->bhs + PDU_ITT, itt);
-	put_be32(tx->bhs + PDU_TTT, more ? conn->text_ttt : ISCSI_RESERVED_TAG);
-	if (len) /* an empty answer may have no buffer */
-		memcpy((void *)tx->data, conn->text_rsp + conn->text_rsp_off,
-		       len);
-	tx->takes_statsn = true;
 	conn->text_rsp_off += len;
+	send_text_rsp(conn, itt, more ? ISCSI_TEXT_CONTINUE : ISCSI_FLAG_FINAL,
+		      more ? conn->text_ttt : ISCSI_RESERVED_TAG, data, len);
 	if (!more) {
 		free(conn->text_rsp);
 		conn->text_rsp = NULL;
 	}
-	iscsi_conn_queue(conn, tx);
 }
 
 /* A Text Request's answers, gathered before anything takes effect: a
@@ -150,8 +160,8 @@ static const char *text_pair_error(struct text_request *req, const char *key,
 }
 
 /* Answers an allowed pair: NULL, or why its value is refused. */
-static const char *text_answer(struct iscsi_conn *conn,
-			       struct text_request *req, const char *key,
+static const char *text_pair_answer(struct iscsi_conn *conn,
+				    struct text_request *req, const char *key,
 			       const char *value, enum key_verdict verdict)
 {
 	char answer[64];
@@ -179,37 +189,32 @@ static bool text_pair(struct iscsi_conn *conn, struct text_request *req,
 	const char *why = text_pair_error(req, key, value, &verdict);
 
 	if (!why)
-		why = text_answer(conn, req, key, value, verdict);
+		why = text_pair_answer(conn, req, key, value, verdict);
 	if (why)
 		log_info("%s: Text Request refused: %s (key \"%.63s\")",
 			 conn->peer_ip, why, key);
 	return !why;
 }
 
-void iscsi_text_rx(struct iscsi_conn *conn)
+/* Answers the whole text of a request (text[len] may be overwritten);
+ * a protocol error in it is answered with a Reject of the PDU that
+ * completed it. */
+static void text_answer(struct iscsi_conn *conn, uint32_t itt, char *text,
+			uint32_t len)
 {
-	const uint8_t *bhs = conn->rx_bhs;
-	uint32_t ttt = get_be32(bhs + PDU_TTT);
-	uint32_t len = pdu_data_len(bhs);
-	char *cursor = (char *)conn->rx_buf, *key, *value;
+	char *cursor = text, *key, *value;
 	struct text_request req = { .params = conn->params };
 	bool ok = true;
 
-	iscsi_session_consume_cmdsn(conn->session, conn->rx_bhs);
-	if (ttt != ISCSI_RESERVED_TAG && conn->text_rsp && ttt == conn->text_ttt) {
-		text_send_chunk(conn, pdu_itt(bhs));
-		return;
-	}
-	free(conn->text_rsp);
-	conn->text_rsp = NULL;
-	conn->rx_buf[len] = '\0';
+	text[len] = '\0';
 	kv_text_init(&req.out, 65536);
-	while (ok && kv_next(&cursor, (char *)conn->rx_buf + len, &key, &value))
+	while (ok && kv_next(&cursor, text + len, &key, &value))
 		ok = text_pair(conn, &req, key, value);
 	key_seen_free(&req.seen);
 	if (!ok) {
 		kv_text_free(&req.out);
-		iscsi_conn_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		iscsi_conn_send_reject(conn, conn->rx_bhs,
+				       ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
 	/* A receive limit the initiator declared holds for what it gets
@@ -220,7 +225,94 @@ void iscsi_text_rx(struct iscsi_conn *conn)
 	conn->text_rsp_len = req.out.len;
 	conn->text_rsp_off = 0;
 	conn->text_ttt = conn->next_ttt++;
-	text_send_chunk(conn, pdu_itt(bhs));
+	text_send_chunk(conn, itt);
+}
+
+/* Drops the text exchange under way: a request with the reserved TTT
+ * (or one not ours) starts a new one. */
+static void text_reset(struct iscsi_conn *conn)
+{
+	free(conn->text_rsp);
+	conn->text_rsp = NULL;
+	free(conn->text_req);
+	conn->text_req = NULL;
+	conn->text_req_len = 0;
+}
+
+/* Appends the received piece of a request's text. Past the text limit
+ * (or without memory) the connection ends, as it does for a single PDU
+ * with too much text; returns false then. */
+static bool text_gather(struct iscsi_conn *conn)
+{
+	uint32_t len = pdu_data_len(conn->rx_bhs);
+	char *p = NULL;
+
+	if (conn->text_req_len + len <= ISCSI_LOGIN_TEXT_MAX)
+		p = realloc(conn->text_req, conn->text_req_len + len + 1);
+	if (!p) {
+		log_error("%s: continued text request: over %u bytes or "
+			  "no memory", conn->peer_ip, ISCSI_LOGIN_TEXT_MAX);
+		iscsi_conn_close(conn);
+		return false;
+	}
+	memcpy(p + conn->text_req_len, conn->rx_buf, len);
+	conn->text_req = p;
+	conn->text_req_len += len;
+	return true;
+}
+
+/* RFC 7143 §11.10.2: a request with the C bit continues in the next one,
+ * possibly in the middle of a key or value. Each piece is gathered and
+ * acknowledged by an empty response without the F bit, whose TTT the
+ * next piece carries; the last piece (C = 0) completes the text, which
+ * is answered as a whole. */
+static void text_continued(struct iscsi_conn *conn, uint32_t itt, bool ours)
+{
+	const uint8_t *bhs = conn->rx_bhs;
+
+	if (pdu_final(bhs)) { /* C and F together: §11.10.2 forbids it */
+		text_reset(conn);
+		iscsi_conn_send_reject(conn, bhs,
+				       ISCSI_REJECT_INVALID_PDU_FIELD);
+		return;
+	}
+	if (!text_gather(conn))
+		return;
+	if (!ours)
+		conn->text_ttt = conn->next_ttt++;
+	send_text_rsp(conn, itt, 0, conn->text_ttt, NULL, 0);
+}
+
+void iscsi_text_rx(struct iscsi_conn *conn)
+{
+	const uint8_t *bhs = conn->rx_bhs;
+	uint32_t ttt = get_be32(bhs + PDU_TTT);
+	uint32_t itt = pdu_itt(bhs);
+	uint32_t len = pdu_data_len(bhs);
+	bool ours = ttt != ISCSI_RESERVED_TAG && ttt == conn->text_ttt &&
+		    (conn->text_rsp || conn->text_req);
+
+	iscsi_session_consume_cmdsn(conn->session, conn->rx_bhs);
+	if (ours && conn->text_rsp) {
+		text_send_chunk(conn, itt);
+		return;
+	}
+	if (!ours)
+		text_reset(conn);
+	if (bhs[1] & ISCSI_TEXT_CONTINUE) {
+		text_continued(conn, itt, ours);
+		return;
+	}
+	if (!conn->text_req) {
+		text_answer(conn, itt, (char *)conn->rx_buf, len);
+		return;
+	}
+	if (!text_gather(conn))
+		return;
+	text_answer(conn, itt, conn->text_req, conn->text_req_len);
+	free(conn->text_req);
+	conn->text_req = NULL;
+	conn->text_req_len = 0;
 }
 
 /* Logout reasons and responses (RFC 7143 §11.14.1, §11.15.1) */

@@ -45,6 +45,8 @@
 #define ISCSI_LOGIN_CONTINUE 0x40
 #define ISCSI_LOGIN_CSG(b) (((b) >> 2) & 3)
 #define ISCSI_LOGIN_NSG(b) ((b) & 3)
+/* Text Request/Response byte 1 (besides F) */
+#define ISCSI_TEXT_CONTINUE 0x40
 #define ISCSI_STAGE_SECURITY 0
 #define ISCSI_STAGE_OPERATIONAL 1
 #define ISCSI_STAGE_FULL_FEATURE 3

@@ -162,6 +162,20 @@ struct iscsi_session *iscsi_session_find(struct iscsi_target *itgt,
 	return NULL;
 }
 
+/* Commands a session may have beyond its queue depth, for immediate
+ * ones: RFC 7143 §4.2.2.1 wants room for at least one per connection
+ * even when the CmdSN window is full. */
+#define ISCSI_IMMEDIATE_SLACK 16
+
+/* Immediate commands stand outside the CmdSN window, and RFC 7143
+ * §4.2.2.1 lets a target refuse them for lack of resources. Without a
+ * limit each would hold a write buffer of its expected length (up to
+ * SCSI_MAX_XFER_BYTES) for as long as its data stays away. */
+bool iscsi_session_immediate_room(const struct iscsi_session *sess)
+{
+	return sess->active < sess->queue_depth + ISCSI_IMMEDIATE_SLACK;
+}
+
 /* RFC 7143 §4.2.2.1: a non-immediate command is acceptable when ExpCmdSN
  * <= CmdSN <= MaxCmdSN in serial arithmetic. */
 bool iscsi_cmdsn_in_window(struct iscsi_session *sess, uint32_t cmdsn)

@@ -362,10 +362,13 @@ static void task_execute(struct iscsi_task *task)
 	struct iscsi_conn *conn = task->conn;
 	struct scsi_cmd *cmd = &task->cmd;
 
-	if (task->early_asc) {
+	if (task->early_asc || task->early_status) {
 		/* Refused before execution: answered without scsi/. */
 		cmd->lu = NULL;
-		scsi_set_sense(cmd, task->early_key, task->early_asc);
+		if (task->early_asc)
+			scsi_set_sense(cmd, task->early_key, task->early_asc);
+		else
+			cmd->status = task->early_status;
 		task_respond(task);
 		return;
 	}
@@ -501,6 +504,18 @@ static void task_fail_early(struct iscsi_task *task, uint16_t asc)
 	task->early_asc = asc;
 }
 
+/* One immediate command too many: SAM-5's TASK SET FULL (the session
+ * has commands in the task set) tells the initiator to retry later, as
+ * its SCSI layer does for a full queue; RFC 7143's Reject "immediate
+ * command reject" would leave the command to time out at many
+ * initiators. No buffer is taken and any immediate data is dropped. */
+static void refuse_immediate(struct iscsi_task *task)
+{
+	log_debug("%s: immediate command itt 0x%x refused: %u commands",
+		  task->conn->peer_ip, task->itt, task->conn->session->active);
+	task->early_status = SAM_STAT_TASK_SET_FULL;
+}
+
 static bool cmd_pdu_valid(struct iscsi_conn *conn, const uint8_t *bhs)
 {
 	uint32_t dlen = pdu_data_len(bhs);
@@ -551,6 +566,9 @@ int iscsi_scsi_cmd_begin(struct iscsi_conn *conn)
 		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
 	else if (task->edtl > SCSI_MAX_XFER_BYTES)
 		task_fail_early(task, ASC_INVALID_FIELD_IN_CDB);
+	else if (task->immediate &&
+		 !iscsi_session_immediate_room(conn->session))
+		refuse_immediate(task);
 	else if (task->cmd.dir == SCSI_DIR_WRITE && task->edtl) {
 		task->data = task_data_alloc(task);
 		if (!task->data) {
@@ -674,6 +692,31 @@ static bool data_out_fits(struct iscsi_conn *conn, struct iscsi_task *task,
 /* SPC-4: ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR, which RFC 7143
  * §11.4.7.2 names for a task ended by a digest error. */
 #define ASC_PROTOCOL_SERVICE_CRC_ERROR 0x4705
+/* SPC-4 ABORTED COMMAND codes for write data that ended short: of the
+ * unsolicited data, or of a burst an R2T asked for. */
+#define ASC_NOT_ENOUGH_UNSOLICITED_DATA 0x0c0d
+#define ASC_DATA_PHASE_ERROR 0x4b00
+
+/* For a Data-Out that fits (data_out_fits): whether its F bit ends its
+ * sequence before the sequence's length, the R2T's Desired Data Transfer
+ * Length or, for unsolicited data, min(FirstBurstLength, EDTL) less the
+ * immediate data (RFC 7143 §11.7.1). The initiator will send no more of
+ * it; returns the ASC to end the task with, 0 if the PDU is fine. */
+static uint16_t data_out_cut_short(struct iscsi_task *task,
+				   const uint8_t *bhs)
+{
+	uint32_t ttt = get_be32(bhs + PDU_TTT);
+	uint32_t len = pdu_data_len(bhs);
+	const struct iscsi_r2t_seq *seq;
+
+	if (!pdu_final(bhs))
+		return 0;
+	if (ttt == ISCSI_RESERVED_TAG)
+		return len < task->unsol_left ? ASC_NOT_ENOUGH_UNSOLICITED_DATA
+					      : 0;
+	seq = find_seq(task, ttt);
+	return len < seq->len - seq->got ? ASC_DATA_PHASE_ERROR : 0;
+}
 
 /* For a Data-Out that does not fit (data_out_fits): whether it still
  * belongs to a transfer this task has under way (its TTT, or unsolicited
@@ -702,22 +745,29 @@ static bool data_out_out_of_order(struct iscsi_conn *conn,
  * earlier one (an implied digest error), to be handled as §7.8 handles a
  * data digest error. At ErrorRecoveryLevel 0 no recovery R2T can ask for
  * it again, so the PDU is rejected and its data discarded, the task ends
- * now with CHECK CONDITION, and the rest of its Data-Out is dropped; the
- * connection and the session's other commands go on. */
+ * now with CHECK CONDITION (sense asc), and the rest of its Data-Out is
+ * dropped; the connection and the session's other commands go on.
+ *
+ * A sequence the F bit ends short is handled the same way: the bytes it
+ * left out could only be asked for again out of order, by a recovery
+ * R2T, which needs ErrorRecoveryLevel 1 (DataSequenceInOrder allows
+ * going back only for error recovery). */
 static void data_sequence_error(struct iscsi_conn *conn,
-				struct iscsi_task *task)
+				struct iscsi_task *task, uint16_t asc)
 {
-	log_error("%s: Data-Out itt 0x%x DataSN %u offset %u out of order: "
+	log_error("%s: Data-Out itt 0x%x DataSN %u offset %u %s: "
 		  "the command ends", conn->peer_ip, task->itt,
 		  get_be32(conn->rx_bhs + PDU_DATASN),
-		  get_be32(conn->rx_bhs + PDU_BUFOFF));
+		  get_be32(conn->rx_bhs + PDU_BUFOFF),
+		  asc == ASC_PROTOCOL_SERVICE_CRC_ERROR
+			  ? "out of order" : "ends its sequence short");
 	iscsi_conn_send_reject(conn, conn->rx_bhs,
 			       ISCSI_REJECT_PROTOCOL_ERROR);
 	if (conn->state == CONN_CLOSING)
 		return;
 	task->data_failed = true;
 	task->early_key = SK_ABORTED_COMMAND;
-	task->early_asc = ASC_PROTOCOL_SERVICE_CRC_ERROR;
+	task->early_asc = asc;
 	/* Data-Out still on its way once the task is gone: dropped. */
 	remember_aborted_itt(conn, task->itt);
 	for (int i = 0; i < ISCSI_MAX_R2T_SEQ; i++)
@@ -732,6 +782,7 @@ int iscsi_data_out_begin(struct iscsi_conn *conn)
 	const uint8_t *bhs = conn->rx_bhs;
 	uint32_t itt = pdu_itt(bhs);
 	struct iscsi_task *task = iscsi_task_find(conn, itt);
+	uint16_t short_asc;
 
 	conn->rx_dest = NULL;
 	if (!task && aborted_itt_known(conn, itt)) {
@@ -744,7 +795,8 @@ int iscsi_data_out_begin(struct iscsi_conn *conn)
 		return 0; /* its task already failed: dropped */
 	if (!task || !data_out_fits(conn, task, bhs)) {
 		if (task && data_out_out_of_order(conn, task, bhs)) {
-			data_sequence_error(conn, task);
+			data_sequence_error(conn, task,
+					    ASC_PROTOCOL_SERVICE_CRC_ERROR);
 			return conn->state == CONN_CLOSING ? -1 : 0;
 		}
 		log_error("%s: Data-Out itt 0x%x ttt 0x%x sn %u off %u len %u "
@@ -753,17 +805,24 @@ int iscsi_data_out_begin(struct iscsi_conn *conn)
 			  get_be32(bhs + PDU_BUFOFF), pdu_data_len(bhs));
 		return -1;
 	}
+	short_asc = data_out_cut_short(task, bhs);
+	if (short_asc) {
+		data_sequence_error(conn, task, short_asc);
+		return conn->state == CONN_CLOSING ? -1 : 0;
+	}
 	conn->rx_task = task;
 	conn->rx_dest = task->data + get_be32(bhs + PDU_BUFOFF);
 	return 0;
 }
 
+/* A sequence ends with its last byte (an F bit before it was refused by
+ * iscsi_data_out_begin); the next R2T goes out then. */
 static void solicited_data(struct iscsi_task *task, struct iscsi_r2t_seq *seq,
-			   uint32_t len, bool final)
+			   uint32_t len)
 {
 	seq->got += len;
 	seq->datasn++;
-	if (final || seq->got == seq->len) {
+	if (seq->got == seq->len) {
 		seq->active = false;
 		task->r2t_outstanding--;
 		send_r2ts(task);
@@ -774,7 +833,6 @@ void iscsi_data_out_rx(struct iscsi_conn *conn)
 {
 	struct iscsi_task *task = conn->rx_task;
 	uint32_t len = pdu_data_len(conn->rx_bhs);
-	bool final = pdu_final(conn->rx_bhs);
 	uint32_t ttt = get_be32(conn->rx_bhs + PDU_TTT);
 
 	conn->rx_task = NULL;
@@ -789,13 +847,11 @@ void iscsi_data_out_rx(struct iscsi_conn *conn)
 	}
 	task->received += len;
 	if (ttt != ISCSI_RESERVED_TAG) {
-		solicited_data(task, find_seq(task, ttt), len, final);
+		solicited_data(task, find_seq(task, ttt), len);
 	} else {
 		task->unsol_left -= len;
 		task->unsol_datasn++;
-		if (final)
-			task->unsol_left = 0;
-		if (final)
+		if (task->unsol_left == 0)
 			send_r2ts(task);
 	}
 	if (conn->state == CONN_CLOSING)

@@ -8,7 +8,9 @@
  * nexus->copies: from the start of the copy (so a second copy with the
  * same list identifier is refused while the first runs) and, for LIST ID
  * USAGE 00b, after its end until replaced, until the nexus or the LU
- * goes away, or until COPY_RECORDS_MAX newer ones push it out. Everything
+ * goes away, or until COPY_RECORDS_MAX newer ones push it out. The
+ * record of a running copy whose nexus goes away stays with the copy
+ * until it ends (orphan). Everything
  * runs on the target's loop under the target lock. */
 #include <stdlib.h>
 #include <string.h>
@@ -92,17 +94,27 @@ void spc_copy_end(struct copy_record *r, bool ok)
 {
 	r->running = false;
 	r->status = ok ? COPY_STATUS_GOOD : COPY_STATUS_ERROR;
-	if (!r->hold)
+	if (!r->hold || r->orphan)
 		drop(r);
 }
 
+/* The record of a copy still running belongs to that copy until it
+ * ends (xcopy.c updates it from each completion): it only leaves the
+ * list, and spc_copy_end frees it. */
 void spc_copy_forget(struct it_nexus *nexus, uint64_t lun)
 {
 	struct copy_record *r, *tmp;
 
-	list_for_each_entry_safe(r, tmp, &nexus->copies, node)
-		if (lun == SCSI_LUN_NONE || r->lun == lun)
+	list_for_each_entry_safe(r, tmp, &nexus->copies, node) {
+		if (lun != SCSI_LUN_NONE && r->lun != lun)
+			continue;
+		if (r->running) {
+			list_del(&r->node);
+			r->orphan = true;
+		} else {
 			drop(r);
+		}
+	}
 }
 
 /* TRANSFER COUNT in the smallest unit (bytes, KiB, MiB, ... : codes 00h

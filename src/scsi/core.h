@@ -158,7 +158,7 @@ void scsi_pr_lu_reset(struct scsi_lu *lu);
 enum scsi_result spc_extended_copy(struct scsi_cmd *cmd);
 enum scsi_result spc_receive_copy_results(struct scsi_cmd *cmd);
 /* Forgets the copy status records of the nexus for lun (SCSI_LUN_NONE:
- * all of them). */
+ * all of them); those of copies still running go with their copy. */
 void spc_copy_forget(struct it_nexus *nexus, uint64_t lun);
 /* The Third-party Copy VPD page (8Fh) body into buf; returns its length. */
 size_t spc_copy_vpd(const struct scsi_lu *lu, uint8_t *buf);

@@ -13,8 +13,9 @@
  * is, so a COMPARE AND WRITE there stays atomic. A segment whose
  * destination overlaps its source further on is copied from its end.
  *
- * Every LU involved is kept busy (inflight) until the copy ends, so none
- * is deleted or has its medium replaced under it. */
+ * Every LU involved, and the copy manager LU, is kept busy (inflight)
+ * until the copy ends, so none is deleted or has its medium replaced
+ * under it. */
 #include <stdlib.h>
 
 #include "common/byteorder.h"
@@ -267,9 +268,12 @@ static bool reservations_allow(struct scsi_cmd *cmd, struct xcopy_job *job)
 	return true;
 }
 
-/* Overlap within one LU, destination after source: copy backwards. */
-static void plan(struct xcopy_job *job)
+/* Overlap within one LU, destination after source: copy backwards.
+ * The copy manager LU, whose copies count and whose records the copy
+ * updates, is held too, even when it copies nothing itself. */
+static void plan(struct scsi_cmd *cmd, struct xcopy_job *job)
 {
+	hold_lu(job, cmd->lu);
 	for (unsigned i = 0; i < job->nseg; i++) {
 		struct xcopy_segment *s = &job->seg[i];
 		struct scsi_lu *src = job->cscd[s->src];
@@ -346,7 +350,7 @@ enum scsi_result spc_extended_copy(struct scsi_cmd *cmd)
 		free(job);
 		return SCSI_DONE;
 	}
-	plan(job);
+	plan(cmd, job);
 	cmd->lu->copies++;
 	cmd->priv = job;
 	job->next = XCOPY_READ;

@@ -56,6 +56,9 @@ struct copy_record {
 	uint8_t list_id;
 	bool hold;            /* LIST ID USAGE 00b: kept after the end */
 	bool running;
+	/* Out of its nexus, which has gone while the copy ran (the
+	 * session ended); the copy frees it at its end. */
+	bool orphan;
 	uint8_t status;       /* COPY_STATUS_* once ended */
 	uint16_t segments;    /* segments done */
 	uint64_t bytes;       /* bytes copied */
@@ -69,7 +72,8 @@ struct xcopy_job {
 	unsigned nseg;
 	uint8_t list_id, list_id_usage;
 	struct copy_record *record; /* NULL without a list identifier */
-	struct scsi_lu *held[XCOPY_MAX_CSCD]; /* LUs kept busy meanwhile */
+	/* LUs kept busy meanwhile: the CSCDs and the copy manager */
+	struct scsi_lu *held[XCOPY_MAX_CSCD + 1];
 	unsigned nheld;
 
 	unsigned cur;         /* segment being copied */
@@ -100,7 +104,7 @@ struct copy_record *spc_copy_find(struct it_nexus *nexus, uint64_t lun,
  * list identifier; NULL without memory. */
 struct copy_record *spc_copy_begin(struct it_nexus *nexus, uint64_t lun,
 				   uint8_t list_id, bool hold);
-/* The copy ended; a record not held is freed. */
+/* The copy ended; a record not held, or orphaned, is freed. */
 void spc_copy_end(struct copy_record *r, bool ok);
 
 #endif

@@ -353,14 +353,15 @@ class Conn:
     # ---- full feature phase ----
 
     def scsi(self, cdb, read=0, write=0, data=b"", lun=1, final=True,
-             corrupt_data=False):
-        """Sends a SCSI Command; returns its ITT."""
+             corrupt_data=False, immediate=False):
+        """Sends a SCSI Command (with the I bit if immediate, which
+        leaves CmdSN as it is); returns its ITT."""
         itt = self.next_itt()
         flags = (0x80 if final else 0) | (0x40 if read else 0) | \
             (0x20 if write else 0) | 1
         rest = struct.pack(">III", read or write, self.cmdsn,
                            self.exp_statsn) + cdb.ljust(16, b"\0")
-        self.send(bhs(0x01, flags, len(data), lun=struct.pack(">H", lun) +
+        self.send(bhs(0x41 if immediate else 0x01, flags, len(data), lun=struct.pack(">H", lun) +
                       b"\0" * 6, itt=itt, rest=rest), data,
                   corrupt_data=corrupt_data)
         return itt

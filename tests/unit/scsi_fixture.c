@@ -238,10 +238,11 @@ void fx_side_start(struct fx_side *s, struct it_nexus *n, uint64_t lun,
 
 void fx_complete_parked(struct fx *f)
 {
-	struct bs_io *io = f->mem.parked;
+	struct mem_store *m = f->mem.parked ? &f->mem : &f->mem2;
+	struct bs_io *io = m->parked;
 
 	assert_non_null(io);
-	f->mem.parked = NULL;
+	m->parked = NULL;
 	io->done(io);
 }
 

@@ -96,7 +96,7 @@ struct fx_side {
  * command then). Does not require completion. */
 void fx_side_start(struct fx_side *s, struct it_nexus *n, uint64_t lun,
 		   const uint8_t *cdb, uint8_t *data, uint32_t len);
-/* Completes the request the store parked last. */
+/* Completes the request the disk's store parked last, or else LUN 2's. */
 void fx_complete_parked(struct fx *f);
 /* Whether blocks [lba, lba + blocks) of the disk all hold byte v. */
 bool fx_medium_is(const struct fx *f, uint64_t lba, unsigned blocks,

@@ -315,6 +315,19 @@ static void test_segment_checks(void **state)
 	assert_int_equal(f->mem.submits, 0);
 }
 
+/* Starts a copy of 4 blocks from LUN 1 to LUN 2 with list identifier
+ * 7, whose first read the store parks. */
+static void start_parked_copy(struct fx *f, uint8_t usage)
+{
+	header(7, usage);
+	cscd(f, 1);
+	cscd(f, 2);
+	segment(0, 1, 4, 0, 0);
+	f->mem.defer = true;
+	xcopy_on(f, &f->nexus, (uint32_t)plen);
+	assert_int_equal(f->done, 0);
+}
+
 /* A copy still running keeps its list identifier, its LUs busy, and
  * reports its progress. */
 static void test_copy_in_progress(void **state)
@@ -322,13 +335,7 @@ static void test_copy_in_progress(void **state)
 	struct fx *f = *state;
 	struct fx_side second;
 
-	header(7, 0);
-	cscd(f, 1);
-	cscd(f, 2);
-	segment(0, 1, 4, 0, 0);
-	f->mem.defer = true;
-	xcopy_on(f, &f->nexus, (uint32_t)plen);
-	assert_int_equal(f->done, 0);
+	start_parked_copy(f, 0);
 	assert_true(f->disk2->inflight > 0);
 	fx_side_start(&second, &f->nexus, 1, (const uint8_t[16]){ 0x83, 0,
 		      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)plen },
@@ -344,6 +351,49 @@ static void test_copy_in_progress(void **state)
 	scsi_cmd_release(&second.cmd);
 	f->mem.defer = false;
 	fx_complete_parked(f); /* the read; the write completes at once */
+	assert_int_equal(f->done, 1);
+	assert_good(f);
+	assert_int_equal(f->disk->inflight + f->disk2->inflight, 0);
+}
+
+/* The session that sent a copy ends while the copy runs (a path
+ * failover, a session reinstatement): the copy goes on to its end
+ * without its status record, which went with the nexus. */
+static void test_copy_outlives_nexus(void **state)
+{
+	struct fx *f = *state;
+
+	for (uint8_t usage = 0; usage <= 2; usage += 2) { /* held, not */
+		start_parked_copy(f, usage);
+		it_nexus_fini(&f->nexus);
+		f->mem.defer = false;
+		fx_complete_parked(f);
+		assert_int_equal(f->done, 1);
+		assert_good(f);
+		assert_int_equal(f->disk->inflight + f->disk2->inflight, 0);
+		it_nexus_init(&f->nexus, &f->t, 1);
+		scsi_ua_drop_lun(&f->t, 1);
+		scsi_ua_drop_lun(&f->t, 2);
+	}
+}
+
+/* The LU the copy is sent to manages it, even when it is neither
+ * source nor destination: it is not deleted while the copy runs. */
+static void test_copy_manager_busy(void **state)
+{
+	struct fx *f = *state;
+
+	header(7, 0);
+	cscd(f, 2);
+	segment(0, 0, 4, 0, 8); /* LUN 2 to itself, sent to LUN 1 */
+	f->mem2.defer = true;
+	xcopy_on(f, &f->nexus, (uint32_t)plen);
+	assert_int_equal(f->done, 0);
+	assert_true(f->disk->inflight > 0);
+	assert_int_equal(target_del_lu(&f->t, 1, false, NULL),
+			 TGTADM_LUN_ACTIVE);
+	f->mem2.defer = false;
+	fx_complete_parked(f);
 	assert_int_equal(f->done, 1);
 	assert_good(f);
 	assert_int_equal(f->disk->inflight + f->disk2->inflight, 0);
@@ -424,6 +474,8 @@ int main(void)
 		T(test_list_checks),
 		T(test_segment_checks),
 		T(test_copy_in_progress),
+		T(test_copy_outlives_nexus),
+		T(test_copy_manager_busy),
 		T(test_copy_reservations),
 		T(test_copy_manager_pages),
 	};
