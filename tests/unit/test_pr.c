@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "common/byteorder.h"
+#include "event/loop.h"
 #include "scsi/core.h"
 #include "scsi/pr.h"
 #include "scsi/scsi.h"
@@ -54,6 +55,18 @@ static int setup(void **state)
 
 static uint8_t plist[4096]; /* the parameter list of the last PR OUT */
 
+/* A PR OUT that saves its state (APTPL) ends from f->loop once the
+ * LU's save worker is done: runs the loop's work until *done. */
+static void wait_done(struct fx *f, const int *done)
+{
+	for (int i = 0; i < 5000 && !*done; i++) {
+		if (f->loop)
+			ev_drain(f->loop);
+		if (!*done)
+			usleep(1000);
+	}
+}
+
 static void prout_raw(struct fx *f, struct it_nexus *n, uint8_t sa,
 		      uint8_t scope_type, uint32_t len)
 {
@@ -61,6 +74,7 @@ static void prout_raw(struct fx *f, struct it_nexus *n, uint8_t sa,
 
 	put_be32(cdb + 5, len);
 	fx_start_out(f, n, 1, cdb, sizeof(cdb), plist, len);
+	wait_done(f, &f->done);
 	assert_int_equal(f->done, 1);
 }
 
@@ -825,6 +839,54 @@ static void test_aptpl_save_failure_changes_nothing(void **state)
 	free(dir);
 }
 
+/* The save runs off the loop: the PR OUT ends only from the loop once
+ * its state is on disk; a second PR OUT waits for that save and runs
+ * against the state it left (saves reach the file in command order);
+ * other commands go on meanwhile and see the state before the change. */
+static void test_aptpl_saves_off_loop_in_order(void **state)
+{
+	struct fx *f = *state;
+	char *dir = temp_dir();
+	const uint8_t reg[16] = { 0x5f, REG, 0, 0, 0, 0, 0, 0, 24 };
+	const uint8_t read_keys[16] = { 0x5e, 0, 0, 0, 0, 0, 0, 0x10, 0 };
+	uint8_t list_b[24] = { 0 };
+	struct fx_side second, keys;
+	struct scsi_lu *lu;
+
+	assert_int_equal(scsi_pr_set_store(f->disk, dir, "iqn.t"), 0);
+	memset(plist, 0, 24);
+	put_be64(plist + 8, 0xa);
+	plist[20] = APTPL;
+	fx_start_out(f, &f->nexus, 1, reg, 10, plist, 24);
+	assert_int_equal(f->done, 0);
+	put_be64(list_b + 8, 0xb);
+	list_b[20] = APTPL;
+	fx_side_start_on(&second, f->loop, &f->other, 1, reg, list_b, 24);
+	assert_int_equal(second.done, 0);
+	assert_int_equal(f->disk->inflight, 2);
+	fx_side_start_on(&keys, f->loop, &f->other, 1, read_keys, NULL, 0);
+	assert_int_equal(keys.done, 1);
+	assert_int_equal(keys.cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(get_be32(keys.cmd.in_buf + 4), 0);
+	scsi_cmd_release(&keys.cmd);
+
+	wait_done(f, &f->done);
+	wait_done(f, &second.done);
+	assert_good(f);
+	assert_int_equal(second.cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(f->disk->inflight, 0);
+	assert_int_equal(nr_keys(f), 2);
+	assert_int_equal(generation(f), 2);
+	/* On disk: the state after both. */
+	lu = scsi_lu_new(&f->t, 1, 1, SCSI_TYPE_DISK);
+	assert_int_equal(scsi_pr_set_store(lu, dir, "iqn.t"), 0);
+	assert_int_equal(lu->pr->st.nr, 2);
+	assert_int_equal(lu->pr->st.generation, 2);
+	scsi_lu_free(lu);
+	remove_dir(dir);
+	free(dir);
+}
+
 static void test_aptpl_bad_file(void **state)
 {
 	struct fx *f = *state;
@@ -937,8 +999,18 @@ static void test_spc2_and_persistent(void **state)
 	assert_good(f);
 }
 
+/* The APTPL tests run their commands' completions on a loop. */
+static int loop_setup(void **state)
+{
+	setup(state);
+	fx_use_loop(*state);
+	return 0;
+}
+
 int main(void)
 {
+#define L(fn) \
+	cmocka_unit_test_setup_teardown(fn, loop_setup, fx_loop_teardown)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_conflict_table),
@@ -961,8 +1033,9 @@ int main(void)
 		T(test_transport_id_parse),
 		T(test_read_keys_truncated),
 		T(test_report_capabilities),
-		T(test_aptpl_persists),
-		T(test_aptpl_save_failure_changes_nothing),
+		L(test_aptpl_persists),
+		L(test_aptpl_save_failure_changes_nothing),
+		L(test_aptpl_saves_off_loop_in_order),
 		T(test_aptpl_bad_file),
 		T(test_spc2_reserve),
 		T(test_spc2_ends_with_nexus_and_reset),
