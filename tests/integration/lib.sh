@@ -96,6 +96,20 @@ check() {
 	return 1
 }
 
+# py_checks WHAT SECONDS SCRIPT ARGS...: runs a python checks script
+# (iscsi_raw.Checks: one line per check, "N passed, N failed" last) for
+# at most SECONDS; one check named WHAT, with the script's summary.
+py_checks() {
+	local what=$1 secs=$2
+	shift 2
+	run timeout "$secs" python3 "$@"
+	if [ "$RC" -eq 0 ]; then
+		pass "$what ($(tail -n 1 <<<"$OUT"))"
+	else
+		fail "$what" "$OUT"
+	fi
+}
+
 # check_rc EXPECTED MESSAGE CMD...: CMD must exit with status EXPECTED.
 check_rc() {
 	local want=$1 msg=$2

@@ -25,12 +25,7 @@ CHECKS=$(dirname "$0")/pr_save_checks.py
 checks() {	# WHAT MODE [ARGS]: runs pr_save_checks.py
 	local what=$1
 	shift
-	run timeout 60 python3 "$CHECKS" 127.0.0.1 "$PORT" "$IQN" "$@"
-	if [ "$RC" -eq 0 ]; then
-		pass "$what ($(tail -n 1 <<<"$OUT"))"
-	else
-		fail "$what" "$OUT"
-	fi
+	py_checks "$what" 60 "$CHECKS" 127.0.0.1 "$PORT" "$IQN" "$@"
 }
 
 # timed_adm WHAT MAX_S ARGS...: tgtadm ARGS answers within MAX_S seconds;
