@@ -94,6 +94,7 @@ else
 fi
 wait "$DAEMON_PID" 2>/dev/null
 forget_daemon "$DAEMON_PID"
+check_sanitizer_log "$DAEMON_LOG"
 if key_in_file 000000000000000a && key_in_file 000000000000000c; then
 	pass "the state file holds both registrations"
 else

@@ -887,6 +887,41 @@ static void test_aptpl_saves_off_loop_in_order(void **state)
 	free(dir);
 }
 
+/* A save that fails leaves the state as it was for the command parked
+ * behind it, which then runs against that state. */
+static void test_aptpl_failed_save_then_parked(void **state)
+{
+	struct fx *f = *state;
+	char *dir = temp_dir(), blocker[64];
+	const uint8_t reg[16] = { 0x5f, REG, 0, 0, 0, 0, 0, 0, 24 };
+	uint8_t list_b[24] = { 0 };
+	struct fx_side second;
+	FILE *fp;
+
+	snprintf(blocker, sizeof(blocker), "%s/file", dir);
+	fp = fopen(blocker, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	strcat(blocker, "/pr");
+	assert_int_equal(scsi_pr_set_store(f->disk, blocker, "iqn.t"), 0);
+	memset(plist, 0, 24);
+	put_be64(plist + 8, 0xa);
+	plist[20] = APTPL;
+	fx_start_out(f, &f->nexus, 1, reg, 10, plist, 24);
+	put_be64(list_b + 8, 0xb); /* without APTPL: nothing to save */
+	fx_side_start_on(&second, f->loop, &f->other, 1, reg, list_b, 24);
+	assert_int_equal(f->done + second.done, 0);
+	wait_done(f, &second.done);
+	assert_int_equal(f->done, 1);
+	assert_sense(f, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	assert_int_equal(second.cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(f->disk->inflight, 0);
+	assert_int_equal(nr_keys(f), 1);
+	assert_int_equal(generation(f), 1);
+	remove_dir(dir);
+	free(dir);
+}
+
 static void test_aptpl_bad_file(void **state)
 {
 	struct fx *f = *state;
@@ -1036,6 +1071,7 @@ int main(void)
 		L(test_aptpl_persists),
 		L(test_aptpl_save_failure_changes_nothing),
 		L(test_aptpl_saves_off_loop_in_order),
+		L(test_aptpl_failed_save_then_parked),
 		T(test_aptpl_bad_file),
 		T(test_spc2_reserve),
 		T(test_spc2_ends_with_nexus_and_reset),
