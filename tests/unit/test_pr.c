@@ -818,19 +818,27 @@ static void test_aptpl_persists(void **state)
 	free(dir);
 }
 
-static void test_aptpl_save_failure_changes_nothing(void **state)
+/* Gives the disk a state directory whose parent is a file (in dir):
+ * nothing can be saved there. */
+static void unsavable_store(struct fx *f, const char *dir)
 {
-	struct fx *f = *state;
-	char *dir = temp_dir(), blocker[64];
+	char blocker[64];
 	FILE *fp;
 
-	/* The state directory's parent is a file: nothing can be saved. */
 	snprintf(blocker, sizeof(blocker), "%s/file", dir);
 	fp = fopen(blocker, "w");
 	assert_non_null(fp);
 	fclose(fp);
 	strcat(blocker, "/pr");
 	assert_int_equal(scsi_pr_set_store(f->disk, blocker, "iqn.t"), 0);
+}
+
+static void test_aptpl_save_failure_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	char *dir = temp_dir();
+
+	unsavable_store(f, dir);
 	prout(f, &f->nexus, REG, 0, 0, 0xa, APTPL);
 	assert_sense(f, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 	assert_int_equal(nr_keys(f), 0);
@@ -892,18 +900,12 @@ static void test_aptpl_saves_off_loop_in_order(void **state)
 static void test_aptpl_failed_save_then_parked(void **state)
 {
 	struct fx *f = *state;
-	char *dir = temp_dir(), blocker[64];
+	char *dir = temp_dir();
 	const uint8_t reg[16] = { 0x5f, REG, 0, 0, 0, 0, 0, 0, 24 };
 	uint8_t list_b[24] = { 0 };
 	struct fx_side second;
-	FILE *fp;
 
-	snprintf(blocker, sizeof(blocker), "%s/file", dir);
-	fp = fopen(blocker, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	strcat(blocker, "/pr");
-	assert_int_equal(scsi_pr_set_store(f->disk, blocker, "iqn.t"), 0);
+	unsavable_store(f, dir);
 	memset(plist, 0, 24);
 	put_be64(plist + 8, 0xa);
 	plist[20] = APTPL;
