@@ -497,7 +497,8 @@ static void commit(struct pr_action *a)
 }
 
 /* A state that cannot be made durable is not put in place: the command
- * fails and the LU keeps its state and file as they were. */
+ * fails and the LU keeps the state it had (pr_file_save leaves the old
+ * file unless the rename was done). */
 static void save_failed(struct pr_action *a, int err)
 {
 	log_error("%s: cannot save reservations: %s", a->cmd->lu->pr->path,
