@@ -19,13 +19,18 @@
 
 struct scsi_pr *scsi_pr_new(void)
 {
-	return calloc(1, sizeof(struct scsi_pr));
+	struct scsi_pr *pr = calloc(1, sizeof(struct scsi_pr));
+
+	if (pr)
+		list_init(&pr->parked);
+	return pr;
 }
 
 void scsi_pr_free(struct scsi_pr *pr)
 {
 	if (!pr)
 		return;
+	pr_save_stop(pr);
 	pr_state_clear(&pr->st);
 	free(pr->path);
 	free(pr);

@@ -14,13 +14,17 @@
  *
  * Threading: a LU's state is used by its target's loop under the target
  * lock, and by the main thread only while the LU is not yet linked into
- * its target (loading the APTPL file). */
+ * its target (loading the APTPL file) and when it frees the LU. An APTPL
+ * save runs on the LU's worker thread (pr_save.c), which reads only its
+ * job. */
 #ifndef MTGT_SCSI_PR_H
 #define MTGT_SCSI_PR_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/list.h"
+#include "event/loop.h"
 #include "scsi/scsi.h"
 
 /* Persistent reservation types (SPC-4 table 231). */
@@ -63,11 +67,20 @@ struct pr_state {
 	struct pr_reg *regs; /* nr registrations, malloc'd */
 };
 
+struct pr_saver; /* pr_save.c */
+
 struct scsi_pr {
 	struct pr_state st;
 	char *path;          /* APTPL file; NULL: persistence unavailable */
 	/* SPC-2 RESERVE holder; cleared when that nexus ends. */
 	const struct it_nexus *spc2_holder;
+	/* APTPL saves (pr_out.c, pr_save.c): while one runs (saving), the
+	 * PERSISTENT RESERVE OUT commands that arrive wait in `parked`
+	 * (struct scsi_cmd, linked by io.node: they have no store
+	 * request), oldest first; each holds the LU in flight. */
+	bool saving;
+	struct list_node parked;
+	struct pr_saver *saver; /* started by the first save */
 };
 
 /* Unit attentions a service action causes, delivered only once it has
@@ -124,6 +137,23 @@ int pr_file_load(const char *path, struct pr_state *st);
 /* The file of a LU: dir/<target name, escaped>,lun<N>.pr; NULL on
  * allocation failure. */
 char *pr_file_path(const char *dir, const char *target_name, uint64_t lun);
+
+/* pr_save.c: one save of a LU's state on its worker thread. The
+ * submitter fills path, st, loop and done and leaves st alone until done
+ * runs on loop with result (0 or -errno). */
+struct pr_save_job {
+	const char *path;
+	const struct pr_state *st;
+	struct ev_loop *loop;
+	void (*done)(struct pr_save_job *job);
+	int result;
+	struct ev_work work;
+};
+/* Hands the job to the LU's worker, starting it if need be; -EAGAIN if
+ * it cannot be started. At most one job of a LU at a time. */
+int pr_save_submit(struct scsi_lu *lu, struct pr_save_job *job);
+/* Ends the worker, if any (no job running: the LU is not in flight). */
+void pr_save_stop(struct scsi_pr *pr);
 
 /* TransportIDs (SPC-4 7.6.4.6, iSCSI). */
 #define PR_TID_MAX (4 + SCSI_NAME_MAX + 5 + 12 + 4)

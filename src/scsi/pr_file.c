@@ -13,8 +13,8 @@
  * over the file and the directory fsync'ed, so that a crash leaves the
  * old or the new state, never a mix. Without registrations, or once the
  * last APTPL bit is zero, the file is removed. The write happens on the
- * target's loop when a PERSISTENT RESERVE OUT changes the state: rare,
- * and the command must not report GOOD before the state is durable.
+ * LU's save worker (pr_save.c) when a PERSISTENT RESERVE OUT changes the
+ * state, and the command does not report GOOD before it is durable.
  *
  *   mtgt-pr 1
  *   generation 7

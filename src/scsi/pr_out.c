@@ -8,6 +8,15 @@
  * attentions queued: a refused command, or one whose state could not be
  * saved, changes nothing.
  *
+ * The save runs on the LU's worker thread (pr_save.c), never on the
+ * target's loop, and the command completes when the state is on disk
+ * (SPC-4: a GOOD with APTPL survives a power loss). Meanwhile the LU's
+ * other commands go on against the old state, which is still the LU's
+ * state: the change has not been reported. Later PERSISTENT RESERVE OUT
+ * commands wait until the save is over and then run one by one against
+ * the state it left, so each sees what the ones before it did, and
+ * saves reach the file in command order.
+ *
  * Supported optional parts, as REPORT CAPABILITIES announces: SPEC_I_PT
  * (TransportID formats 00b and 01b), ALL_TG_PT (every target has a single
  * target port, so it changes only what READ FULL STATUS shows), APTPL
@@ -73,6 +82,7 @@ struct pr_action {
 	struct pr_state st;    /* the working copy */
 	struct pr_effects fx;
 	int me;                /* the issuer's registration in st, or -1 */
+	struct pr_save_job save; /* st on its way to disk (APTPL) */
 };
 
 static enum pr_outcome bad_param(struct pr_action *a, unsigned byte, int bit)
@@ -464,48 +474,146 @@ static enum pr_outcome run_action(struct pr_action *a)
 	}
 }
 
-/* Makes the new state durable when APTPL is (or was) in force, then puts
- * it in place. */
-static bool commit(struct scsi_cmd *cmd, struct scsi_pr *pr,
-		   struct pr_state *st)
+/* Running one command ------------------------------------------------ */
+
+static void action_free(struct pr_action *a)
 {
+	if (!a)
+		return;
+	pr_state_clear(&a->st);
+	free(a->fx.ua);
+	free(a);
+}
+
+/* Puts the new state in place and tells the other nexuses. */
+static void commit(struct pr_action *a)
+{
+	struct scsi_lu *lu = a->cmd->lu;
+
+	pr_state_clear(&lu->pr->st);
+	lu->pr->st = a->st;
+	memset(&a->st, 0, sizeof(a->st));
+	pr_effects_deliver(lu, a->nexus, &a->fx);
+}
+
+/* A state that cannot be made durable is not put in place: the command
+ * fails and the LU keeps the state it had (pr_file_save leaves the old
+ * file unless the rename was done). */
+static void save_failed(struct pr_action *a, int err)
+{
+	log_error("%s: cannot save reservations: %s", a->cmd->lu->pr->path,
+		  strerror(-err));
+	scsi_set_sense(a->cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+}
+
+static void run_parked(struct scsi_lu *lu);
+
+/* On the command's loop: the save is over, the state goes in place (or
+ * not), the command ends and the next parked one may run. */
+static void saved(struct pr_save_job *job)
+{
+	struct pr_action *a = container_of(job, struct pr_action, save);
+	struct scsi_cmd *cmd = a->cmd;
+	struct scsi_lu *lu = cmd->lu;
+
+	if (job->result < 0)
+		save_failed(a, job->result);
+	else
+		commit(a);
+	action_free(a);
+	lu->pr->saving = false;
+	scsi_cmd_finish(cmd);
+	run_parked(lu);
+	lu->inflight--;
+}
+
+/* The new state must be durable before it is in place when APTPL is (or
+ * was) in force. The save runs on the LU's worker; the command waits,
+ * holding the LU. */
+static enum scsi_result save(struct pr_action *a)
+{
+	struct scsi_cmd *cmd = a->cmd;
+	struct scsi_pr *pr = cmd->lu->pr;
 	int ret;
 
-	if (pr->path && (st->aptpl || pr->st.aptpl)) {
-		ret = pr_file_save(pr->path, st);
-		if (ret < 0) {
-			log_error("%s: cannot save reservations: %s",
-				  pr->path, strerror(-ret));
-			scsi_set_sense(cmd, SK_HARDWARE_ERROR,
-				       ASC_INTERNAL_TARGET_FAILURE);
-			return false;
-		}
+	a->save.path = pr->path;
+	a->save.st = &a->st;
+	a->save.loop = cmd->loop;
+	a->save.done = saved;
+	ret = pr_save_submit(cmd->lu, &a->save);
+	if (ret < 0) {
+		save_failed(a, ret);
+		action_free(a);
+		return SCSI_DONE;
 	}
-	pr_state_clear(&pr->st);
-	pr->st = *st;
-	memset(st, 0, sizeof(*st));
-	return true;
+	pr->saving = true;
+	cmd->lu->inflight++;
+	return SCSI_ASYNC;
+}
+
+static bool must_save(const struct scsi_pr *pr, const struct pr_state *st)
+{
+	return pr->path && (st->aptpl || pr->st.aptpl);
+}
+
+/* Applies the command to a copy of the state; a change is saved (if
+ * APTPL asks for it) and only then put in place. */
+static enum scsi_result execute(struct scsi_cmd *cmd)
+{
+	struct scsi_pr *pr = cmd->lu->pr;
+	struct pr_action *a;
+	enum pr_outcome res;
+	struct prout p;
+
+	if (!decode(cmd, &p) || !fields_valid(cmd, &p, pr->path != NULL))
+		return SCSI_DONE;
+	a = calloc(1, sizeof(*a));
+	if (!a || pr_state_copy(&a->st, &pr->st) < 0) {
+		cmd->status = SAM_STAT_BUSY;
+		action_free(a);
+		return SCSI_DONE;
+	}
+	a->cmd = cmd;
+	a->nexus = cmd->nexus;
+	a->p = p;
+	a->me = pr_find(&a->st, a->nexus);
+	res = run_action(a);
+	if (res == PR_CONFLICT)
+		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
+	if (res == PR_CHANGED && must_save(pr, &a->st))
+		return save(a);
+	if (res == PR_CHANGED)
+		commit(a);
+	action_free(a);
+	return SCSI_DONE;
+}
+
+/* Commands parked behind a save, in arrival order, each against the
+ * state the previous ones left, until one starts a save again. */
+static void run_parked(struct scsi_lu *lu)
+{
+	struct scsi_pr *pr = lu->pr;
+	struct scsi_cmd *cmd;
+
+	while (!pr->saving && !list_empty(&pr->parked)) {
+		cmd = list_first_entry(&pr->parked, struct scsi_cmd, io.node);
+		list_del(&cmd->io.node);
+		lu->inflight--;
+		if (execute(cmd) == SCSI_DONE)
+			scsi_cmd_finish(cmd);
+	}
 }
 
 enum scsi_result spc_pr_out(struct scsi_cmd *cmd)
 {
 	struct scsi_pr *pr = cmd->lu->pr;
-	struct pr_action a = { .cmd = cmd, .nexus = cmd->nexus };
-	enum pr_outcome res;
 
-	if (!decode(cmd, &a.p) || !fields_valid(cmd, &a.p, pr->path != NULL))
-		return SCSI_DONE;
-	if (pr_state_copy(&a.st, &pr->st) < 0) {
-		cmd->status = SAM_STAT_BUSY;
-		return SCSI_DONE;
+	/* Behind a save, a command would see the state before it: it
+	 * waits its turn, holding the LU like a command at the store. */
+	if (pr->saving || !list_empty(&pr->parked)) {
+		list_add_tail(&cmd->io.node, &pr->parked);
+		cmd->lu->inflight++;
+		return SCSI_ASYNC;
 	}
-	a.me = pr_find(&a.st, a.nexus);
-	res = run_action(&a);
-	if (res == PR_CONFLICT)
-		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
-	if (res == PR_CHANGED && commit(cmd, pr, &a.st))
-		pr_effects_deliver(cmd->lu, a.nexus, &a.fx);
-	pr_state_clear(&a.st);
-	free(a.fx.ua);
-	return SCSI_DONE;
+	return execute(cmd);
 }

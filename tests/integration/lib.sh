@@ -96,6 +96,20 @@ check() {
 	return 1
 }
 
+# py_checks WHAT SECONDS SCRIPT ARGS...: runs a python checks script
+# (iscsi_raw.Checks: one line per check, "N passed, N failed" last) for
+# at most SECONDS; one check named WHAT, with the script's summary.
+py_checks() {
+	local what=$1 secs=$2
+	shift 2
+	run timeout "$secs" python3 "$@"
+	if [ "$RC" -eq 0 ]; then
+		pass "$what ($(tail -n 1 <<<"$OUT"))"
+	else
+		fail "$what" "$OUT"
+	fi
+}
+
 # check_rc EXPECTED MESSAGE CMD...: CMD must exit with status EXPECTED.
 check_rc() {
 	local want=$1 msg=$2
@@ -454,31 +468,49 @@ in_ns() {
 	nsenter -t "$NS_PID" -m "$@"
 }
 
-# faultfs_mount MOUNTPOINT BACKING BAD_START BAD_END [RATE]: the FUSE file
-# system of tests/tools/faultfs.c (built into TEST_TMP with libfuse3) in
-# the namespace, serving BACKING as MOUNTPOINT/lun.img with EIO over
-# [BAD_START, BAD_END), at most RATE bytes per second.
-faultfs_mount() {
-	local mnt=$1 bin=$TEST_TMP/faultfs rate=() i
-	[ -n "${5:-}" ] && rate=(--rate "$5")
+# fuse_start NAME MOUNTPOINT WHAT ARGS...: builds tests/tools/NAME.c (a
+# FUSE file system, libfuse3) into TEST_TMP once, runs it with ARGS in the
+# namespace (output in TEST_TMP/NAME.<mountpoint>.log) and waits until
+# MOUNTPOINT/WHAT exists.
+fuse_start() {
+	local name=$1 mnt=$2 what=$3 bin=$TEST_TMP/$1 log i
+	shift 3
 	if [ ! -x "$bin" ]; then
 		# shellcheck disable=SC2046 # pkg-config prints a word list
-		check "faultfs builds (libfuse3)" gcc -std=c11 -D_GNU_SOURCE \
+		check "$name builds (libfuse3)" gcc -std=c11 -D_GNU_SOURCE \
 			-Wall -Wextra -Werror -O2 -o "$bin" \
-			"$ROOT/tests/tools/faultfs.c" \
+			"$ROOT/tests/tools/$name.c" \
 			$(pkg-config --cflags --libs fuse3) || return 1
 	fi
+	log=$TEST_TMP/$name.$(basename "$mnt").log
 	mkdir -p "$mnt"
-	in_ns "$bin" "${rate[@]}" "$2" "$3" "$4" "$mnt" </dev/null \
-		>"$TEST_TMP/faultfs.$(basename "$mnt").log" 2>&1 &
+	in_ns "$bin" "$@" </dev/null >"$log" 2>&1 &
 	HELPER_PIDS+=("$!")
 	for ((i = 0; i < 100; i++)); do
-		in_ns test -e "$mnt/lun.img" && return 0
+		in_ns test -e "$mnt/$what" && return 0
 		sleep 0.1
 	done
-	fail "faultfs did not mount $mnt" \
-		"$(cat "$TEST_TMP/faultfs.$(basename "$mnt").log")"
+	fail "$name did not mount $mnt" "$(cat "$log")"
 	return 1
+}
+
+# faultfs_mount MOUNTPOINT BACKING BAD_START BAD_END [RATE]: the FUSE file
+# system of tests/tools/faultfs.c in the namespace, serving BACKING as
+# MOUNTPOINT/lun.img with EIO over [BAD_START, BAD_END), at most RATE
+# bytes per second.
+faultfs_mount() {
+	local rate=()
+	[ -n "${5:-}" ] && rate=(--rate "$5")
+	fuse_start faultfs "$1" lun.img "${rate[@]}" "$2" "$3" "$4" "$1"
+}
+
+# slowfs_mount MOUNTPOINT BACKING_DIR FSYNC_DELAY_MS: BACKING_DIR passed
+# through as MOUNTPOINT in the namespace (tests/tools/slowfs.c), every
+# fsync taking FSYNC_DELAY_MS; the log (one line per fsync) is
+# TEST_TMP/slowfs.<mountpoint>.log. BACKING_DIR must hold a file named
+# .ready, by which the mount is recognized.
+slowfs_mount() {
+	fuse_start slowfs "$1" .ready "$3" "$2" "$1"
 }
 
 # ---------------------------------------------------------------------

@@ -22,12 +22,7 @@ CHECKS=$(dirname "$0")/sanitize_abort.py
 checks() {	# WHAT MODE [ARGS]: runs sanitize_abort.py
 	local what=$1
 	shift
-	run timeout 120 python3 "$CHECKS" 127.0.0.1 "$PORT" "$IQN" "$@"
-	if [ "$RC" -eq 0 ]; then
-		pass "$what ($(tail -n 1 <<<"$OUT"))"
-	else
-		fail "$what" "$OUT"
-	fi
+	py_checks "$what" 120 "$CHECKS" 127.0.0.1 "$PORT" "$IQN" "$@"
 }
 
 lu_delete_refused() {	# WHAT

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "common/byteorder.h"
+#include "event/loop.h"
 #include "scsi/core.h"
 #include "scsi_fixture.h"
 
@@ -169,6 +170,24 @@ int fx_teardown(void **state)
 	return 0;
 }
 
+void fx_use_loop(struct fx *f)
+{
+	f->loop = ev_loop_create("fx", NULL);
+	assert_non_null(f->loop);
+}
+
+int fx_loop_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ev_drain(f->loop);
+	/* Its data-in buffer goes back to the loop's pool first. */
+	scsi_cmd_release(&f->cmd);
+	f->cmd.loop = NULL;
+	ev_loop_destroy(f->loop);
+	return fx_teardown(state);
+}
+
 static void on_done(struct scsi_cmd *cmd)
 {
 	struct fx *f = (struct fx *)((char *)cmd - offsetof(struct fx, cmd));
@@ -223,7 +242,15 @@ static void side_done(struct scsi_cmd *cmd)
 void fx_side_start(struct fx_side *s, struct it_nexus *n, uint64_t lun,
 		   const uint8_t *cdb, uint8_t *data, uint32_t len)
 {
+	fx_side_start_on(s, NULL, n, lun, cdb, data, len);
+}
+
+void fx_side_start_on(struct fx_side *s, struct ev_loop *loop,
+		      struct it_nexus *n, uint64_t lun, const uint8_t *cdb,
+		      uint8_t *data, uint32_t len)
+{
 	memset(s, 0, sizeof(*s));
+	s->cmd.loop = loop;
 	memcpy(s->cmd.cdb, cdb, 16);
 	s->cmd.cdb_len = 16;
 	s->cmd.lun = lun;

@@ -55,6 +55,11 @@ struct fx {
 
 int fx_setup(void **state);
 int fx_teardown(void **state);
+/* Gives the fixture a loop (f->loop) for completions posted from other
+ * threads or deferred; fx_loop_teardown runs what is left on it and
+ * frees it, then does fx_teardown. */
+void fx_use_loop(struct fx *f);
+int fx_loop_teardown(void **state);
 /* Adds LUN 2, a second disk of DISK2_BLOCKS blocks on its own store. */
 void fx_add_disk2(struct fx *f);
 
@@ -96,6 +101,10 @@ struct fx_side {
  * command then). Does not require completion. */
 void fx_side_start(struct fx_side *s, struct it_nexus *n, uint64_t lun,
 		   const uint8_t *cdb, uint8_t *data, uint32_t len);
+/* The same with its completion on loop (cmd.loop). */
+void fx_side_start_on(struct fx_side *s, struct ev_loop *loop,
+		      struct it_nexus *n, uint64_t lun, const uint8_t *cdb,
+		      uint8_t *data, uint32_t len);
 /* Completes the request the disk's store parked last, or else LUN 2's. */
 void fx_complete_parked(struct fx *f);
 /* Whether blocks [lba, lba + blocks) of the disk all hold byte v. */

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "common/byteorder.h"
+#include "event/loop.h"
 #include "scsi/core.h"
 #include "scsi/pr.h"
 #include "scsi/scsi.h"
@@ -54,6 +55,18 @@ static int setup(void **state)
 
 static uint8_t plist[4096]; /* the parameter list of the last PR OUT */
 
+/* A PR OUT that saves its state (APTPL) ends from f->loop once the
+ * LU's save worker is done: runs the loop's work until *done. */
+static void wait_done(struct fx *f, const int *done)
+{
+	for (int i = 0; i < 5000 && !*done; i++) {
+		if (f->loop)
+			ev_drain(f->loop);
+		if (!*done)
+			usleep(1000);
+	}
+}
+
 static void prout_raw(struct fx *f, struct it_nexus *n, uint8_t sa,
 		      uint8_t scope_type, uint32_t len)
 {
@@ -61,6 +74,7 @@ static void prout_raw(struct fx *f, struct it_nexus *n, uint8_t sa,
 
 	put_be32(cdb + 5, len);
 	fx_start_out(f, n, 1, cdb, sizeof(cdb), plist, len);
+	wait_done(f, &f->done);
 	assert_int_equal(f->done, 1);
 }
 
@@ -804,23 +818,108 @@ static void test_aptpl_persists(void **state)
 	free(dir);
 }
 
-static void test_aptpl_save_failure_changes_nothing(void **state)
+/* Gives the disk a state directory whose parent is a file (in dir):
+ * nothing can be saved there. */
+static void unsavable_store(struct fx *f, const char *dir)
 {
-	struct fx *f = *state;
-	char *dir = temp_dir(), blocker[64];
+	char blocker[64];
 	FILE *fp;
 
-	/* The state directory's parent is a file: nothing can be saved. */
 	snprintf(blocker, sizeof(blocker), "%s/file", dir);
 	fp = fopen(blocker, "w");
 	assert_non_null(fp);
 	fclose(fp);
 	strcat(blocker, "/pr");
 	assert_int_equal(scsi_pr_set_store(f->disk, blocker, "iqn.t"), 0);
+}
+
+static void test_aptpl_save_failure_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	char *dir = temp_dir();
+
+	unsavable_store(f, dir);
 	prout(f, &f->nexus, REG, 0, 0, 0xa, APTPL);
 	assert_sense(f, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 	assert_int_equal(nr_keys(f), 0);
 	assert_int_equal(generation(f), 0);
+	remove_dir(dir);
+	free(dir);
+}
+
+/* The save runs off the loop: the PR OUT ends only from the loop once
+ * its state is on disk; a second PR OUT waits for that save and runs
+ * against the state it left (saves reach the file in command order);
+ * other commands go on meanwhile and see the state before the change. */
+static void test_aptpl_saves_off_loop_in_order(void **state)
+{
+	struct fx *f = *state;
+	char *dir = temp_dir();
+	const uint8_t reg[16] = { 0x5f, REG, 0, 0, 0, 0, 0, 0, 24 };
+	const uint8_t read_keys[16] = { 0x5e, 0, 0, 0, 0, 0, 0, 0x10, 0 };
+	uint8_t list_b[24] = { 0 };
+	struct fx_side second, keys;
+	struct scsi_lu *lu;
+
+	assert_int_equal(scsi_pr_set_store(f->disk, dir, "iqn.t"), 0);
+	memset(plist, 0, 24);
+	put_be64(plist + 8, 0xa);
+	plist[20] = APTPL;
+	fx_start_out(f, &f->nexus, 1, reg, 10, plist, 24);
+	assert_int_equal(f->done, 0);
+	put_be64(list_b + 8, 0xb);
+	list_b[20] = APTPL;
+	fx_side_start_on(&second, f->loop, &f->other, 1, reg, list_b, 24);
+	assert_int_equal(second.done, 0);
+	assert_int_equal(f->disk->inflight, 2);
+	fx_side_start_on(&keys, f->loop, &f->other, 1, read_keys, NULL, 0);
+	assert_int_equal(keys.done, 1);
+	assert_int_equal(keys.cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(get_be32(keys.cmd.in_buf + 4), 0);
+	scsi_cmd_release(&keys.cmd);
+
+	wait_done(f, &f->done);
+	wait_done(f, &second.done);
+	assert_good(f);
+	assert_int_equal(second.cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(f->disk->inflight, 0);
+	assert_int_equal(nr_keys(f), 2);
+	assert_int_equal(generation(f), 2);
+	/* On disk: the state after both. */
+	lu = scsi_lu_new(&f->t, 1, 1, SCSI_TYPE_DISK);
+	assert_int_equal(scsi_pr_set_store(lu, dir, "iqn.t"), 0);
+	assert_int_equal(lu->pr->st.nr, 2);
+	assert_int_equal(lu->pr->st.generation, 2);
+	scsi_lu_free(lu);
+	remove_dir(dir);
+	free(dir);
+}
+
+/* A save that fails leaves the state as it was for the command parked
+ * behind it, which then runs against that state. */
+static void test_aptpl_failed_save_then_parked(void **state)
+{
+	struct fx *f = *state;
+	char *dir = temp_dir();
+	const uint8_t reg[16] = { 0x5f, REG, 0, 0, 0, 0, 0, 0, 24 };
+	uint8_t list_b[24] = { 0 };
+	struct fx_side second;
+
+	unsavable_store(f, dir);
+	memset(plist, 0, 24);
+	put_be64(plist + 8, 0xa);
+	plist[20] = APTPL;
+	fx_start_out(f, &f->nexus, 1, reg, 10, plist, 24);
+	put_be64(list_b + 8, 0xb); /* without APTPL: nothing to save */
+	fx_side_start_on(&second, f->loop, &f->other, 1, reg, list_b, 24);
+	assert_int_equal(f->done + second.done, 0);
+	wait_done(f, &second.done);
+	assert_int_equal(f->done, 1);
+	assert_sense(f, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+	assert_int_equal(second.cmd.status, SAM_STAT_GOOD);
+	assert_int_equal(f->disk->inflight, 0);
+	assert_int_equal(nr_keys(f), 1);
+	assert_int_equal(generation(f), 1);
 	remove_dir(dir);
 	free(dir);
 }
@@ -937,8 +1036,18 @@ static void test_spc2_and_persistent(void **state)
 	assert_good(f);
 }
 
+/* The APTPL tests run their commands' completions on a loop. */
+static int loop_setup(void **state)
+{
+	setup(state);
+	fx_use_loop(*state);
+	return 0;
+}
+
 int main(void)
 {
+#define L(fn) \
+	cmocka_unit_test_setup_teardown(fn, loop_setup, fx_loop_teardown)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_conflict_table),
@@ -961,8 +1070,10 @@ int main(void)
 		T(test_transport_id_parse),
 		T(test_read_keys_truncated),
 		T(test_report_capabilities),
-		T(test_aptpl_persists),
-		T(test_aptpl_save_failure_changes_nothing),
+		L(test_aptpl_persists),
+		L(test_aptpl_save_failure_changes_nothing),
+		L(test_aptpl_saves_off_loop_in_order),
+		L(test_aptpl_failed_save_then_parked),
 		T(test_aptpl_bad_file),
 		T(test_spc2_reserve),
 		T(test_spc2_ends_with_nexus_and_reset),

@@ -287,23 +287,9 @@ static void test_failure_mode(void **state)
 static int loop_setup(void **state)
 {
 	int ret = thin_setup(state);
-	struct fx *f = *state;
 
-	f->loop = ev_loop_create("fx", NULL);
-	assert_non_null(f->loop);
+	fx_use_loop(*state);
 	return ret;
-}
-
-static int loop_teardown(void **state)
-{
-	struct fx *f = *state;
-
-	ev_drain(f->loop);
-	/* Its data-in buffer goes back to the loop's pool first. */
-	scsi_cmd_release(&f->cmd);
-	f->cmd.loop = NULL;
-	ev_loop_destroy(f->loop);
-	return fx_teardown(state);
 }
 
 /* An aborted SANITIZE ends from the loop, never inside the abort, with
@@ -381,7 +367,8 @@ int main(void)
 		T(test_in_progress),
 		T(test_waits_for_writes),
 		T(test_failure_mode),
-#define L(fn) cmocka_unit_test_setup_teardown(fn, loop_setup, loop_teardown)
+#define L(fn) \
+	cmocka_unit_test_setup_teardown(fn, loop_setup, fx_loop_teardown)
 		L(test_abort_running),
 		L(test_abort_waiting),
 		L(test_abort_other),
