@@ -450,8 +450,9 @@ def job_list():
              sections=[(1, orig), (2, {"rw": "randread", "bs": "4k", "iodepth": 1})],
              group=False),
         dict(name="mgmt", title="management under load: tgtadm --op show "
-             f"--mode target every {2 * MGMT_INTERVAL:g} s during the original's job, "
-             "alternating with --op show --mode sys as control",
+             f"--mode target every {3 * MGMT_INTERVAL:g} s during the original's job, "
+             "in turn with --op show --mode sys as control and /bin/true as "
+             "the floor",
              sections=[(t, orig) for t in (1, 2, 3)], group=True, mgmt=True),
         dict(name="orig-perf", title="original's job under `perf record` "
              "(profile only; numbers not comparable)",
@@ -527,23 +528,27 @@ class RssSampler(threading.Thread):
 
 class MgmtPoller(threading.Thread):
     """Every MGMT_INTERVAL seconds between start+delay and the stop event,
-    calls `tgtadm --op show --mode target` (which must take every target's
-    lock) and, alternating with it, `--op show --mode sys` (which takes
-    none: the control figure for process start-up, IPC and CPU scheduling
-    delay on a busy machine). Records wall times in ms."""
+    calls in turn `tgtadm --op show --mode target` (which lists every
+    target's sessions), `--op show --mode sys` (which touches no target:
+    the control figure for process start-up, IPC and CPU scheduling delay
+    on a busy machine) and `/bin/true` (the floor: what starting and
+    reaping any process costs the benchmark in the same conditions, with
+    no daemon involved). Records wall times in ms."""
 
     def __init__(self, daemon, delay):
         super().__init__(daemon=True)
         self.d, self.delay = daemon, delay
         self.stop_ev = threading.Event()
-        self.ms = {"target": [], "sys": []}
+        self.ms = {"target": [], "sys": [], "spawn": []}
         self.failures = 0
 
     def call(self, mode):
+        cmd = ["/bin/true"] if mode == "spawn" else \
+            [self.d.tgtadm, "-C", str(self.d.cport), "--op", "show", "--mode",
+             mode]
         t0 = time.perf_counter()
         try:
-            r = subprocess.run([self.d.tgtadm, "-C", str(self.d.cport), "--op",
-                                "show", "--mode", mode],
+            r = subprocess.run(cmd,
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, timeout=30)
             ok = r.returncode == 0
@@ -558,7 +563,7 @@ class MgmtPoller(threading.Thread):
             return
         n = 0
         while not self.stop_ev.is_set():
-            self.call("target" if n % 2 == 0 else "sys")
+            self.call(("target", "sys", "spawn")[n % 3])
             n += 1
             self.stop_ev.wait(MGMT_INTERVAL)
 
@@ -646,6 +651,7 @@ def run_one(job, daemon):
         poller.join()
         res["mgmt_ms"] = poller.ms["target"]
         res["mgmt_sys_ms"] = poller.ms["sys"]
+        res["mgmt_spawn_ms"] = poller.ms["spawn"]
         res["mgmt_failures"] = poller.failures
     if perf:
         try:
@@ -758,7 +764,8 @@ def metrics(res):
             m[f"t{i}_p50"] = pct(d, 50)
             m[f"t{i}_p99"] = pct(d, 99)
         m["t2_mbs"] = dirs[1]["bw_bytes"] / 1e6
-    for key, pre in (("mgmt_ms", "mgmt"), ("mgmt_sys_ms", "mgmt_sys")):
+    for key, pre in (("mgmt_ms", "mgmt"), ("mgmt_sys_ms", "mgmt_sys"),
+                     ("mgmt_spawn_ms", "mgmt_spawn")):
         if res.get(key):
             ms = sorted(res[key])
             m[f"{pre}_calls"] = len(ms)
@@ -820,6 +827,8 @@ ROWS = {
         ("tgtadm show max ms", "mgmt_max", "{:.1f}", True),
         ("control: show --mode sys p50 ms", "mgmt_sys_p50", "{:.1f}", True),
         ("control: show --mode sys p99 ms", "mgmt_sys_p99", "{:.1f}", True),
+        ("floor: spawn of /bin/true p50 ms", "mgmt_spawn_p50", "{:.1f}", True),
+        ("floor: spawn of /bin/true p99 ms", "mgmt_spawn_p99", "{:.1f}", True),
         ("tgtadm failures", "mgmt_fail", "{:.0f}", True),
         ("daemon CPU (cores)", "daemon_cores", "{:.2f}", None),
         ("other processes (cores)", "other_cores", "{:.2f}", None),
