@@ -128,6 +128,11 @@ struct scsi_itl_stats {
 	const struct scsi_lu *lu;
 	uint64_t lun;
 	struct itl_counters n;
+	/* Commands counted here and not ended yet. A nexus (or LU) may go
+	 * while its commands are still in a store: the counters are then
+	 * unlinked, and the last of those commands frees them. */
+	unsigned users;
+	bool orphaned;
 };
 
 /* A logical unit. Owned by its target (linked in target->lus, ascending

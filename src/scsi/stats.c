@@ -84,16 +84,34 @@ void scsi_stats_start(struct scsi_cmd *cmd)
 
 	cmd->itl = lu ? scsi_stats_find(cmd->nexus, lu) : NULL;
 	cmd->itl_wr_len = cmd->expected_len;
-	if (cmd->itl)
+	if (cmd->itl) {
+		cmd->itl->users++;
 		itl_count_start(&cmd->itl->n, cmd->dir, cmd->expected_len);
+	}
 }
 
 void scsi_stats_end(struct scsi_cmd *cmd)
 {
-	if (cmd->itl)
-		itl_count_end(&cmd->itl->n, cmd->dir, cmd->expected_len,
-			      cmd->itl_wr_len, cmd->status);
+	struct scsi_itl_stats *s = cmd->itl;
+
 	cmd->itl = NULL;
+	if (!s)
+		return;
+	itl_count_end(&s->n, cmd->dir, cmd->expected_len, cmd->itl_wr_len,
+		      cmd->status);
+	if (--s->users == 0 && s->orphaned)
+		free(s);
+}
+
+/* Unlinks counters whose nexus or LU goes; commands still counted in
+ * them free them when the last one ends. */
+static void itl_drop(struct scsi_itl_stats *s)
+{
+	list_del(&s->node);
+	if (s->users)
+		s->orphaned = true;
+	else
+		free(s);
 }
 
 void scsi_stats_write_clamp(struct scsi_cmd *cmd, uint32_t cdb_bytes)
@@ -119,10 +137,8 @@ void scsi_stats_nexus_fini(struct it_nexus *nexus)
 {
 	struct scsi_itl_stats *s, *tmp;
 
-	list_for_each_entry_safe(s, tmp, &nexus->itl_stats, node) {
-		list_del(&s->node);
-		free(s);
-	}
+	list_for_each_entry_safe(s, tmp, &nexus->itl_stats, node)
+		itl_drop(s);
 }
 
 int scsi_stats_nexus_init(struct it_nexus *nexus)
@@ -148,10 +164,8 @@ void scsi_stats_forget_lun(struct it_nexus *nexus, uint64_t lun)
 	struct scsi_itl_stats *s, *tmp;
 
 	list_for_each_entry_safe(s, tmp, &nexus->itl_stats, node) {
-		if (s->lun == lun) {
-			list_del(&s->node);
-			free(s);
-		}
+		if (s->lun == lun)
+			itl_drop(s);
 	}
 }
 
