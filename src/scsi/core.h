@@ -76,6 +76,7 @@
 #define OP_GET_EVENT_STATUS 0x4a
 #define OP_READ_DISC_INFO 0x51
 #define OP_READ_TRACK_INFO 0x52
+#define OP_GET_PERFORMANCE 0xac
 #define OP_SET_CD_SPEED 0xbb
 #define OP_MECHANISM_STATUS 0xbd
 
@@ -293,6 +294,7 @@ enum scsi_result mmc_read_disc_info(struct scsi_cmd *cmd);
 enum scsi_result mmc_read_track_info(struct scsi_cmd *cmd);
 enum scsi_result mmc_mechanism_status(struct scsi_cmd *cmd);
 enum scsi_result mmc_set_cd_speed(struct scsi_cmd *cmd);
+enum scsi_result mmc_get_performance(struct scsi_cmd *cmd);
 enum scsi_result mmc_write(struct scsi_cmd *cmd);
 /* Media event codes of GET EVENT STATUS NOTIFICATION (media class). */
 #define MMC_EVENT_NONE 0

@@ -7,8 +7,8 @@
  * PREVENT ALLOW MEDIUM REMOVAL through removal.c. This file answers the
  * commands that describe the disc and the drive: READ TOC/PMA/ATIP, GET
  * CONFIGURATION, GET EVENT STATUS NOTIFICATION, READ DISC and TRACK
- * INFORMATION, MECHANISM STATUS, SET CD SPEED, the capabilities mode page,
- * and refuses writes. Everything runs on the LU's target loop. */
+ * INFORMATION, MECHANISM STATUS, SET CD SPEED, GET PERFORMANCE, the
+ * capabilities mode page, and refuses writes. Everything runs on the LU's target loop. */
 #include <string.h>
 
 #include "common/byteorder.h"
@@ -368,6 +368,38 @@ enum scsi_result mmc_set_cd_speed(struct scsi_cmd *cmd)
 {
 	(void)cmd;
 	return SCSI_DONE;
+}
+
+#define PERF_NOMINAL 0x00     /* GET PERFORMANCE type: performance data */
+#define PERF_WRITE_SPEED 0x03 /* ... write speed descriptors */
+#define PERF_WRITE 0x04       /* data type: write, not read, performance */
+#define READ_SPEED_KBS 2770   /* 2x DVD, what tgt's drive reports */
+
+/* GET PERFORMANCE (MMC-6 6.8): nominal read performance over the whole
+ * disc; nothing can be written, so no write performance and no write
+ * speed descriptors. */
+enum scsi_result mmc_get_performance(struct scsi_cmd *cmd)
+{
+	const struct scsi_lu *lu = cmd->lu;
+	uint8_t buf[8 + 16], type = cmd->cdb[10];
+	uint16_t max = get_be16(cmd->cdb + 8);
+	uint64_t blocks = scsi_nr_blocks(lu);
+	size_t len = 8;
+
+	if (type != PERF_NOMINAL && type != PERF_WRITE_SPEED)
+		return scsi_bad_cdb(cmd, 10, 7);
+	memset(buf, 0, sizeof(buf));
+	if (type == PERF_NOMINAL) {
+		buf[4] = cmd->cdb[1] & PERF_WRITE ? 0x02 : 0; /* Write */
+		if (!(cmd->cdb[1] & PERF_WRITE) && max && blocks) {
+			put_be32(buf + 12, READ_SPEED_KBS);
+			put_be32(buf + 16, (uint32_t)(blocks - 1));
+			put_be32(buf + 20, READ_SPEED_KBS);
+			len += 16;
+		}
+	}
+	put_be32(buf, (uint32_t)(len - 4));
+	return scsi_reply(cmd, buf, len, 8 + 16u * max);
 }
 
 /* WRITE(10/12) reach a read-only disc: as tgt and MMC-6 answer for a

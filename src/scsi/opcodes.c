@@ -198,6 +198,9 @@ static const struct scsi_op mmc_ops[] = {
 	  { OP_READ_12, RW_FLAGS, LBA4, LBA4, 0x9f, 0 } },
 	{ OP_WRITE_12, 0, 12, OPF_MEDIUM, mmc_write,
 	  { OP_WRITE_12, RW_FLAGS, LBA4, LBA4, 0x9f, 0 } },
+	/* DATA TYPE, STARTING LBA, MAXIMUM NUMBER OF DESCRIPTORS, TYPE */
+	{ OP_GET_PERFORMANCE, 0, 12, OPF_MEDIUM, mmc_get_performance,
+	  { OP_GET_PERFORMANCE, 0x1f, LBA4, 0, 0, 0xff, 0xff, 0xff, 0 } },
 	/* ROTATIONAL CONTROL, READ and WRITE SPEED */
 	{ OP_SET_CD_SPEED, 0, 12, 0, mmc_set_cd_speed,
 	  { OP_SET_CD_SPEED, 0x03, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0,

@@ -143,6 +143,11 @@ def test_description():
     check("capabilities page: reads DVD-ROM, tray that ejects",
           d[8] == 0x2a and d[10] & 0x08 and d[14] & 0x29 == 0x29, d.hex())
     good("SET CD SPEED", run(c, b"\xbb\x00\xff\xff\xff\xff" + b"\0" * 6))
+    d = good("GET PERFORMANCE",
+             run(c, b"\xac" + b"\0" * 8 + b"\x01\x00\x00", read=24))
+    check("read performance over the disc",
+          len(d) == 24 and u32(d, 8) == 0 and u32(d, 16) == BLOCKS - 1,
+          d.hex())
     d = good("MECHANISM STATUS",
              run(c, b"\xbd" + b"\0" * 7 + b"\x00\x08\x00\x00", read=8))
     check("door closed", len(d) == 8 and d[1] == 0, d.hex())

@@ -425,6 +425,32 @@ static void test_misc(void **state)
 	assert_good(f);
 }
 
+static void test_get_performance(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t *d;
+
+	SEND(f, 1, 0xac, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0x00, 0);
+	assert_good(f);
+	d = f->cmd.in_buf;
+	assert_int_equal(f->cmd.in_len, 24);
+	assert_int_equal(get_be32(d), 20);
+	assert_int_equal(get_be32(d + 8), 0);             /* start LBA */
+	assert_int_equal(get_be32(d + 16), CD_BLOCKS - 1); /* end LBA */
+	assert_true(get_be32(d + 12) > 0);
+	/* Write performance, write speeds: none. */
+	SEND(f, 1, 0xac, 0x04, 0, 0, 0, 0, 0, 0, 0, 4, 0x00, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 8);
+	assert_int_equal(f->cmd.in_buf[4], 0x02);
+	SEND(f, 1, 0xac, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0x03, 0);
+	assert_good(f);
+	assert_int_equal(f->cmd.in_len, 8);
+	SEND(f, 1, 0xac, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0x01, 0);
+	assert_sense(f, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_field(f, true, 10, 7);
+}
+
 /* REPORT SUPPORTED OPERATION CODES lists the drive's commands. */
 static bool reported(struct fx *f, uint8_t opcode)
 {
@@ -442,6 +468,7 @@ static void test_report_opcodes(void **state)
 	assert_true(reported(f, 0x4a));
 	assert_true(reported(f, 0x28));
 	assert_true(reported(f, 0xa8));
+	assert_true(reported(f, 0xac));
 	assert_false(reported(f, 0x88)); /* READ(16) */
 	assert_false(reported(f, 0x42)); /* UNMAP */
 	assert_false(reported(f, 0x83)); /* EXTENDED COPY */
@@ -476,6 +503,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_misc, mmc_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_get_performance,
+						mmc_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_report_opcodes,
 						mmc_setup, fx_teardown),
 	};
