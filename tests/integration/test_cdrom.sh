@@ -105,6 +105,15 @@ py_checks "cdrom_checks.py" 60 "$HERE/cdrom_checks.py" 127.0.0.1 "$PORT" \
 	"$IQN" "$ISO"
 assert_eq "the image was never written" "$SUM" "$(md5sum <"$ISO")"
 
+echo "# a disc into the empty drive"
+adm "update path= of the empty drive" --lld iscsi --mode logicalunit \
+	--op update --tid 1 --lun 2 --params "path=$ISO"
+run "$TGTADM" -C "$CPORT" --op show --mode target
+assert_contains "LUN 2 holds the disc" "$(sed -n '/LUN: 2/,$p' <<<"$OUT")" \
+	"Backing store path: $ISO"
+check "LUN 2 reads like LUN 1" timeout 30 qemu-img compare -f raw -F raw \
+	"$(url "$IQN" 1)" "$(url "$IQN" 2)"
+
 echo "# tgt-admin --dump round trip"
 if [ -x "$TGT_ADMIN" ]; then
 	# targets.conf has no empty drive (a backing-store is a path).
