@@ -37,7 +37,7 @@ int bs_open(struct backing_store *bs, const struct bs_ops *ops,
 	bs->fd = -1;
 	bs->oflags = oflags;
 	snprintf(bs->tag, sizeof(bs->tag), "%s", tag ? tag : "");
-	if (oflags && !ops->supports_oflags)
+	if ((oflags & ~BS_OFLAG_RDONLY) && !ops->supports_oflags)
 		return -EINVAL;
 	return ops->open(bs, path);
 }

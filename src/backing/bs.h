@@ -44,6 +44,10 @@ struct bs_map {
 /* bsoflags of tgt: O_SYNC and O_DIRECT on open. */
 #define BS_OFLAG_SYNC 0x1
 #define BS_OFLAG_DIRECT 0x2
+/* Not one of tgt's bsoflags: the LU is read-only by nature (a CD/DVD
+ * image), so the store opens its file for reading only. Every store
+ * accepts it; those without a file ignore it. */
+#define BS_OFLAG_RDONLY 0x4
 
 struct bs_io;
 typedef void (*bs_done_fn)(struct bs_io *io);

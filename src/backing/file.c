@@ -226,11 +226,12 @@ static int probe(struct backing_store *bs)
 
 int bs_file_open(struct backing_store *bs, const char *path)
 {
-	int flags = O_RDWR | O_CLOEXEC | O_LARGEFILE;
+	int flags = O_CLOEXEC | O_LARGEFILE;
 	int ret;
 
 	if (!path)
 		return -EINVAL;
+	flags |= bs->oflags & BS_OFLAG_RDONLY ? O_RDONLY : O_RDWR;
 	if (bs->oflags & BS_OFLAG_SYNC)
 		flags |= O_SYNC;
 	if (bs->oflags & BS_OFLAG_DIRECT)

@@ -14,9 +14,10 @@ static enum tgtadm_err lu_new(struct target *t, uint64_t lun,
 	char path[4096], bstype[32], oflags[64], bsize[32];
 	const char *p, *type, *flags, *size;
 
-	/* Only block devices (SBC) are emulated: a CD, tape or changer
-	 * request must fail rather than quietly become a disk. */
-	if (device_type != SCSI_TYPE_DISK) {
+	/* Block devices (SBC) and read-only CD/DVD drives (MMC) are
+	 * emulated: a tape or changer request must fail rather than
+	 * quietly become a disk. */
+	if (device_type != SCSI_TYPE_DISK && device_type != SCSI_TYPE_MMC) {
 		log_error("LUN %llu: device type 0x%02x is not supported",
 			  (unsigned long long)lun, device_type);
 		return TGTADM_INVALID_REQUEST;
@@ -25,7 +26,7 @@ static enum tgtadm_err lu_new(struct target *t, uint64_t lun,
 	type = payload_value(payload, "bstype", bstype, sizeof(bstype));
 	flags = payload_value(payload, "bsoflags", oflags, sizeof(oflags));
 	size = payload_value(payload, "blocksize", bsize, sizeof(bsize));
-	return target_add_lu(t, lun, p, type, flags,
+	return target_add_lu(t, lun, (uint8_t)device_type, p, type, flags,
 			     size ? (unsigned)strtoul(size, NULL, 0) : 0);
 }
 

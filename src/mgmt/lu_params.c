@@ -317,7 +317,9 @@ static enum tgtadm_err medium_open(struct medium *m, const char *path,
 	m->path = strdup(path);
 	if (!m->path)
 		return TGTADM_NOMEM;
-	ret = bs_open(&m->bs, lu->bs.ops, path, lu->bs.oflags, lu->bs.tag);
+	/* An empty CD/DVD drive has no store yet: it gets the default. */
+	ret = bs_open(&m->bs, lu->bs.ops ? lu->bs.ops : bs_default(), path,
+		      lu->bs.oflags, lu->bs.tag);
 	if (ret < 0) {
 		log_error("cannot open %s: %s", path, strerror(-ret));
 		free(m->path);

@@ -53,6 +53,23 @@ static void bsoflags_text(int oflags, char *buf, size_t size)
 		 oflags & BS_OFLAG_DIRECT ? "direct" : "");
 }
 
+/* tgt's CD/DVD drives always use its "mmc" store, whatever serves
+ * ours, and its show gives them blocks of 1 byte, disc or not (their
+ * 2048 bytes are READ CAPACITY's; spec §4.3). */
+static const char *store_name(const struct scsi_lu *lu)
+{
+	if (lu->type == SCSI_TYPE_MMC)
+		return "mmc";
+	return lu->bs.ops ? lu->bs.ops->name : "null";
+}
+
+static unsigned shown_block_size(const struct scsi_lu *lu)
+{
+	if (lu->type == SCSI_TYPE_MMC)
+		return 1;
+	return 1u << lu->blk_shift;
+}
+
 static void show_lu(const struct scsi_lu *lu, struct strbuf *out)
 {
 	char flags[32];
@@ -75,12 +92,11 @@ static void show_lu(const struct scsi_lu *lu, struct strbuf *out)
 		      "            Backing store flags: %s\n",
 		      (unsigned long long)lu->lun, device_type_name(lu->type),
 		      lu->scsi_id, lu->scsi_sn, size_mb(lu->size),
-		      1u << lu->blk_shift, yes_no(lu->online),
+		      shown_block_size(lu), yes_no(lu->online),
 		      yes_no(lu->removable), yes_no(lu->prevent_removal),
 		      yes_no(lu->readonly), yes_no(lu->swp),
 		      yes_no(lu->thin_provisioning),
-		      lu->bs.ops ? lu->bs.ops->name : "null",
-		      lu->path ? lu->path : "None", flags);
+		      store_name(lu), lu->path ? lu->path : "None", flags);
 }
 
 static void show_connection(uint16_t cid, const char *ip, struct strbuf *out)

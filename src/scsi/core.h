@@ -19,6 +19,8 @@
 #define ASC_MISCOMPARE_VERIFY 0x1d00
 #define ASC_INVALID_RELEASE_OF_PR 0x2604
 #define ASC_INSUFFICIENT_REG_RESOURCES 0x5504
+/* CANNOT WRITE MEDIUM - INCOMPATIBLE FORMAT (MMC-6) */
+#define ASC_CANNOT_WRITE_FORMAT 0x3005
 
 /* Operation codes the core knows by name. */
 #define OP_TEST_UNIT_READY 0x00
@@ -68,6 +70,15 @@
 #define OP_PRE_FETCH_16 0x90
 #define OP_WRITE_SAME_16 0x93
 #define OP_READ_DEFECT_DATA_12 0xb7
+/* MMC-6 */
+#define OP_READ_TOC 0x43
+#define OP_GET_CONFIGURATION 0x46
+#define OP_GET_EVENT_STATUS 0x4a
+#define OP_READ_DISC_INFO 0x51
+#define OP_READ_TRACK_INFO 0x52
+#define OP_GET_PERFORMANCE 0xac
+#define OP_SET_CD_SPEED 0xbb
+#define OP_MECHANISM_STATUS 0xbd
 
 #define SAI_READ_CAPACITY_16 0x10
 #define SAI_GET_LBA_STATUS 0x12
@@ -274,6 +285,28 @@ enum scsi_result sbc_prevent_allow(struct scsi_cmd *cmd);
 void sbc_prevent_nexus_gone(struct scsi_lu *lu, const struct it_nexus *nexus);
 /* Every prevention ends (LU reset, target reset). */
 void sbc_prevent_clear(struct scsi_lu *lu);
+
+/* mmc.c: a read-only CD/DVD drive (MMC-6) */
+enum scsi_result mmc_read_toc(struct scsi_cmd *cmd);
+enum scsi_result mmc_get_configuration(struct scsi_cmd *cmd);
+enum scsi_result mmc_get_event_status(struct scsi_cmd *cmd);
+enum scsi_result mmc_read_disc_info(struct scsi_cmd *cmd);
+enum scsi_result mmc_read_track_info(struct scsi_cmd *cmd);
+enum scsi_result mmc_mechanism_status(struct scsi_cmd *cmd);
+enum scsi_result mmc_set_cd_speed(struct scsi_cmd *cmd);
+enum scsi_result mmc_get_performance(struct scsi_cmd *cmd);
+enum scsi_result mmc_write(struct scsi_cmd *cmd);
+/* Media event codes of GET EVENT STATUS NOTIFICATION (media class). */
+#define MMC_EVENT_NONE 0
+#define MMC_EVENT_NEW_MEDIA 2
+#define MMC_EVENT_MEDIA_REMOVAL 3
+/* A load or an eject happened: GET EVENT STATUS NOTIFICATION reports
+ * it once. */
+void mmc_media_event(struct scsi_lu *lu, uint8_t event);
+/* The body of mode page 2Ah (32 bytes, header included, zeroed). */
+#define MMC_CAPABILITIES_PAGE_LEN 32
+void mmc_capabilities_page(const struct scsi_lu *lu, bool changeable,
+			   uint8_t *p);
 
 /* rw.c */
 enum scsi_result sbc_read(struct scsi_cmd *cmd);

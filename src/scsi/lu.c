@@ -45,8 +45,16 @@ struct scsi_lu *scsi_lu_new(struct target *target, int tid, uint64_t lun,
 	lu->target = target;
 	lu->lun = lun;
 	lu->type = type;
-	/* tgt reports a block size of 1 for LUN 0 (spec 4.3). */
+	/* tgt reports a block size of 1 for LUN 0 (spec 4.3); a CD/DVD
+	 * has 2048-byte blocks and a removable medium. It is not
+	 * `readonly` in tgt's sense (its show says No): its disc refuses
+	 * writes by its format (mmc.c), and its image is opened for
+	 * reading only (target.c). */
 	lu->blk_shift = type == SCSI_TYPE_DISK ? 9 : 0;
+	if (type == SCSI_TYPE_MMC) {
+		lu->blk_shift = 11;
+		lu->removable = true;
+	}
 	snprintf(lu->vendor_id, sizeof(lu->vendor_id), "%s", "IET");
 	snprintf(lu->product_id, sizeof(lu->product_id), "%s",
 		 default_product(type));

@@ -1,6 +1,7 @@
 /* MODE SENSE(6/10) and MODE SELECT(6/10) (SPC-4 6.11-6.14, 7.5) with the
  * pages a virtual disk needs: caching (08h, WCE), control (0Ah, D_SENSE
- * and SWP) and informational exceptions control (1Ch).
+ * and SWP) and informational exceptions control (1Ch); a CD/DVD drive
+ * has the MM capabilities page (2Ah) instead of caching.
  *
  * The pages are not stored: they are built from the LU's fields on every
  * request, and MODE SELECT writes the changeable bits back into those
@@ -28,10 +29,12 @@ enum pc {
 #define CONTROL_D_SENSE 0x04
 #define CONTROL_SWP 0x08
 
+#define ANY_TYPE 0xff
+
 struct mode_page {
 	uint8_t code;
 	uint8_t len;    /* whole page including its 2-byte header */
-	bool disk_only;
+	uint8_t type;   /* the one device type that has it, or ANY_TYPE */
 	void (*fill)(const struct scsi_lu *lu, enum pc pc, uint8_t *p);
 	void (*apply)(struct scsi_lu *lu, const uint8_t *p);
 };
@@ -92,19 +95,35 @@ static void iec_apply(struct scsi_lu *lu, const uint8_t *p)
 	(void)p;
 }
 
+/* The CD/DVD capabilities page (mmc.c): nothing in it changes. */
+static void capabilities_fill(const struct scsi_lu *lu, enum pc pc,
+			      uint8_t *p)
+{
+	mmc_capabilities_page(lu, pc == PC_CHANGEABLE, p);
+}
+
+static void capabilities_apply(struct scsi_lu *lu, const uint8_t *p)
+{
+	(void)lu;
+	(void)p;
+}
+
 /* Ascending page code: the order "all pages" returns them in. */
 static const struct mode_page pages[] = {
-	{ 0x08, 20, true, caching_fill, caching_apply },
-	{ 0x0a, 12, false, control_fill, control_apply },
-	{ 0x1c, 12, false, iec_fill, iec_apply },
+	{ 0x08, 20, SCSI_TYPE_DISK, caching_fill, caching_apply },
+	{ 0x0a, 12, ANY_TYPE, control_fill, control_apply },
+	{ 0x1c, 12, ANY_TYPE, iec_fill, iec_apply },
+	{ 0x2a, MMC_CAPABILITIES_PAGE_LEN, SCSI_TYPE_MMC, capabilities_fill,
+	  capabilities_apply },
 };
 
 #define NR_PAGES (sizeof(pages) / sizeof(pages[0]))
-#define PAGES_MAX_LEN (20 + 12 + 12)
+/* The most one device type has: a disk's, or a CD/DVD's. */
+#define PAGES_MAX_LEN (20 + 12 + 12 + MMC_CAPABILITIES_PAGE_LEN)
 
 static bool page_applies(const struct mode_page *mp, const struct scsi_lu *lu)
 {
-	return !mp->disk_only || lu->type == SCSI_TYPE_DISK;
+	return mp->type == ANY_TYPE || lu->type == mp->type;
 }
 
 static const struct mode_page *find_page(const struct scsi_lu *lu,

@@ -33,6 +33,23 @@
 	{ OP_PR_OUT, sa, 10, OPF_SA, spc_pr_out,                        \
 	  { OP_PR_OUT, 0x1f, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff, 0 } }
 
+/* Block commands a disk and a CD/DVD drive share (SBC-3, MMC-6). */
+#define START_STOP                                                      \
+	{ OP_START_STOP_UNIT, 0, 6, 0, sbc_start_stop,                  \
+	  { OP_START_STOP_UNIT, 0x01, 0, 0x0f, 0xf7, 0 } }
+#define PREVENT_ALLOW                                                   \
+	{ OP_PREVENT_ALLOW, 0, 6, 0, sbc_prevent_allow,                 \
+	  { OP_PREVENT_ALLOW, 0, 0, 0, 0x03, 0 } }
+#define READ_CAPACITY_10                                                \
+	{ OP_READ_CAPACITY_10, 0, 10, OPF_MEDIUM, sbc_read_capacity10,  \
+	  { OP_READ_CAPACITY_10, 0, LBA4, 0, 0, 0x01, 0 } }
+#define READ_10                                                         \
+	{ OP_READ_10, 0, 10, OPF_MEDIUM, sbc_read,                      \
+	  { OP_READ_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } }
+#define SYNC_CACHE_10                                                   \
+	{ OP_SYNC_CACHE_10, 0, 10, OPF_MEDIUM, sbc_sync_cache,          \
+	  { OP_SYNC_CACHE_10, 0x06, LBA4, 0x1f, 0xff, 0xff, 0 } }
+
 /* Commands of every device type (SPC-4). */
 static const struct scsi_op spc_ops[] = {
 	{ OP_TEST_UNIT_READY, 0, 6, OPF_MEDIUM | OPF_WLUN, spc_test_unit_ready,
@@ -72,22 +89,14 @@ static const struct scsi_op sbc_ops[] = {
 	  { OP_READ_6, 0x1f, 0xff, 0xff, 0xff, 0 } },
 	{ OP_WRITE_6, 0, 6, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_6, 0x1f, 0xff, 0xff, 0xff, 0 } },
-	{ OP_START_STOP_UNIT, 0, 6, 0, sbc_start_stop,
-	  { OP_START_STOP_UNIT, 0x01, 0, 0x0f, 0xf7, 0 } },
-	{ OP_PREVENT_ALLOW, 0, 6, 0, sbc_prevent_allow,
-	  { OP_PREVENT_ALLOW, 0, 0, 0, 0x03, 0 } },
-	{ OP_READ_CAPACITY_10, 0, 10, OPF_MEDIUM, sbc_read_capacity10,
-	  { OP_READ_CAPACITY_10, 0, LBA4, 0, 0, 0x01, 0 } },
-	{ OP_READ_10, 0, 10, OPF_MEDIUM, sbc_read,
-	  { OP_READ_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	START_STOP, PREVENT_ALLOW, READ_CAPACITY_10, READ_10,
 	{ OP_WRITE_10, 0, 10, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_WRITE_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_write,
 	  { OP_WRITE_VERIFY_10, WRV_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
 	{ OP_VERIFY_10, 0, 10, OPF_MEDIUM, sbc_verify,
 	  { OP_VERIFY_10, VRFY_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
-	{ OP_SYNC_CACHE_10, 0, 10, OPF_MEDIUM, sbc_sync_cache,
-	  { OP_SYNC_CACHE_10, 0x06, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	SYNC_CACHE_10,
 	{ OP_READ_16, 0, 16, OPF_MEDIUM, sbc_read,
 	  { OP_READ_16, RW_FLAGS, LBA8, LBA4, 0x3f, 0 } },
 	/* NUMBER OF LOGICAL BLOCKS in byte 13, GROUP NUMBER in 14. */
@@ -159,6 +168,47 @@ static const struct scsi_op sbc_ops[] = {
 	  { OP_SERVICE_ACTION_IN_16, 0x1f, LBA8, LBA4, 0, 0 } },
 };
 
+/* Read-only CD/DVD drive commands (MMC-6, mmc.c): tgt's set without
+ * the recording ones (a disc image is finalized), plus GET EVENT STATUS
+ * NOTIFICATION and MECHANISM STATUS that MMC-6 requires of every drive.
+ * Reads are block reads (rw.c); writes reach mmc_write, which refuses
+ * them as tgt does. */
+static const struct scsi_op mmc_ops[] = {
+	START_STOP, PREVENT_ALLOW, READ_CAPACITY_10, READ_10,
+	{ OP_WRITE_10, 0, 10, OPF_MEDIUM, mmc_write,
+	  { OP_WRITE_10, RW_FLAGS, LBA4, 0x1f, 0xff, 0xff, 0 } },
+	SYNC_CACHE_10,
+	/* MSF, FORMAT, TRACK/SESSION NUMBER; the old (SFF-8020) format
+	 * field in the top bits of the last byte. */
+	{ OP_READ_TOC, 0, 10, OPF_MEDIUM, mmc_read_toc,
+	  { OP_READ_TOC, 0x02, 0x0f, 0, 0, 0, 0xff, 0xff, 0xff, 0xc0 } },
+	/* RT, STARTING FEATURE NUMBER */
+	{ OP_GET_CONFIGURATION, 0, 10, 0, mmc_get_configuration,
+	  { OP_GET_CONFIGURATION, 0x03, 0xff, 0xff, 0, 0, 0, 0xff, 0xff,
+	    0 } },
+	/* POLLED, NOTIFICATION CLASS REQUEST */
+	{ OP_GET_EVENT_STATUS, 0, 10, 0, mmc_get_event_status,
+	  { OP_GET_EVENT_STATUS, 0x01, 0, 0, 0xff, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_READ_DISC_INFO, 0, 10, OPF_MEDIUM, mmc_read_disc_info,
+	  { OP_READ_DISC_INFO, 0x07, 0, 0, 0, 0, 0, 0xff, 0xff, 0 } },
+	{ OP_READ_TRACK_INFO, 0, 10, OPF_MEDIUM, mmc_read_track_info,
+	  { OP_READ_TRACK_INFO, 0x03, LBA4, 0, 0xff, 0xff, 0 } },
+	/* READ(12): STREAMING is accepted and means nothing here. */
+	{ OP_READ_12, 0, 12, OPF_MEDIUM, sbc_read,
+	  { OP_READ_12, RW_FLAGS, LBA4, LBA4, 0x9f, 0 } },
+	{ OP_WRITE_12, 0, 12, OPF_MEDIUM, mmc_write,
+	  { OP_WRITE_12, RW_FLAGS, LBA4, LBA4, 0x9f, 0 } },
+	/* DATA TYPE, STARTING LBA, MAXIMUM NUMBER OF DESCRIPTORS, TYPE */
+	{ OP_GET_PERFORMANCE, 0, 12, OPF_MEDIUM, mmc_get_performance,
+	  { OP_GET_PERFORMANCE, 0x1f, LBA4, 0, 0, 0xff, 0xff, 0xff, 0 } },
+	/* ROTATIONAL CONTROL, READ and WRITE SPEED */
+	{ OP_SET_CD_SPEED, 0, 12, 0, mmc_set_cd_speed,
+	  { OP_SET_CD_SPEED, 0x03, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0,
+	    0 } },
+	{ OP_MECHANISM_STATUS, 0, 12, 0, mmc_mechanism_status,
+	  { OP_MECHANISM_STATUS, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 } },
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 struct op_table {
@@ -167,13 +217,16 @@ struct op_table {
 };
 
 /* The tables of a device type, most specific first. Types other than
- * disk get the SPC commands only (LUN 0, the controller, is one). */
+ * disk and CD/DVD get the SPC commands only (LUN 0, the controller, is
+ * one). */
 static size_t tables_for(uint8_t type, struct op_table out[2])
 {
 	size_t n = 0;
 
 	if (type == SCSI_TYPE_DISK)
 		out[n++] = (struct op_table){ sbc_ops, N(sbc_ops) };
+	else if (type == SCSI_TYPE_MMC)
+		out[n++] = (struct op_table){ mmc_ops, N(mmc_ops) };
 	out[n++] = (struct op_table){ spc_ops, N(spc_ops) };
 	return n;
 }
@@ -267,7 +320,8 @@ static size_t put_descriptor(uint8_t *p, const struct scsi_op *op, bool rctd)
 static enum scsi_result report_all(struct scsi_cmd *cmd, bool rctd,
 				   uint32_t alloc)
 {
-	uint8_t buf[4 + (N(spc_ops) + N(sbc_ops)) * (8 + TIMEOUTS_LEN)];
+	uint8_t buf[4 + (N(spc_ops) + N(sbc_ops) + N(mmc_ops)) *
+			    (8 + TIMEOUTS_LEN)];
 	struct op_table t[2];
 	size_t nt = tables_for(cmd->lu->type, t);
 	size_t len = 4;

@@ -101,8 +101,17 @@ static enum scsi_result load(struct scsi_cmd *cmd)
 	if (!lu->online && cmd->nexus)
 		scsi_ua_queue_all(cmd->nexus->target, cmd->nexus, lu->lun,
 				  ASC_MEDIUM_MAY_HAVE_CHANGED);
+	if (!lu->online)
+		mmc_media_event(lu, MMC_EVENT_NEW_MEDIA);
 	lu->online = true;
 	return SCSI_DONE;
+}
+
+static void take_out(struct scsi_lu *lu)
+{
+	if (lu->online)
+		mmc_media_event(lu, MMC_EVENT_MEDIA_REMOVAL);
+	lu->online = false;
 }
 
 static void ejected_after_flush(struct bs_io *io)
@@ -112,7 +121,7 @@ static void ejected_after_flush(struct bs_io *io)
 	if (io->result < 0)
 		sbc_io_failed(cmd, io);
 	else
-		cmd->lu->online = false;
+		take_out(cmd->lu);
 	scsi_cmd_finish(cmd);
 }
 
@@ -123,7 +132,7 @@ static enum scsi_result eject(struct scsi_cmd *cmd)
 	struct scsi_lu *lu = cmd->lu;
 
 	if (!lu->online || (cmd->cdb[4] & SSU_NO_FLUSH) || !lu->bs.ops) {
-		lu->online = false;
+		take_out(lu);
 		return SCSI_DONE;
 	}
 	return sbc_submit(cmd, BS_FLUSH, 0, 0, NULL, false,

@@ -92,6 +92,7 @@ enum scsi_task_attr {
 
 /* Peripheral device types used by tgt-compatible LUNs */
 #define SCSI_TYPE_DISK 0x00
+#define SCSI_TYPE_MMC 0x05 /* CD/DVD drive (MMC-6), read-only */
 #define SCSI_TYPE_CONTROLLER 0x0c
 
 /* Longest iSCSI name plus its NUL (RFC 7143 §4.2.7.1: 223 bytes). */
@@ -161,6 +162,9 @@ struct scsi_lu {
 	atomic_bool swp;       /* software write protect (control mode page) */
 	bool thin_provisioning;
 	atomic_bool prevent_removal; /* some I_T nexus prevents (removal.c) */
+	/* CD/DVD: the media event GET EVENT STATUS NOTIFICATION reports
+	 * next (MMC_EVENT_*, mmc.c); set by loads and ejects. */
+	uint8_t media_event;
 	struct list_node preventers; /* those nexuses; removal.c only */
 	bool sense_descriptor; /* D_SENSE: descriptor-format sense */
 	/* SANITIZE (sanitize.c): the operation running, if any, and the

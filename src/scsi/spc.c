@@ -20,6 +20,7 @@
 #define VD_ISCSI 0x0960
 #define VD_SPC4 0x0460
 #define VD_SBC3 0x04c0
+#define VD_MMC3 0x02a0 /* what tgt's CD/DVD drive claims */
 
 #define STD_INQ_LEN 74 /* 58 bytes + 8 version descriptors */
 #define STD_INQ_MIN 36
@@ -40,6 +41,8 @@ static size_t put_versions(uint8_t *p, const struct scsi_lu *lu)
 	put_be16(p + 2 * n++, VD_SPC4);
 	if (lu->type == SCSI_TYPE_DISK)
 		put_be16(p + 2 * n++, VD_SBC3);
+	else if (lu->type == SCSI_TYPE_MMC)
+		put_be16(p + 2 * n++, VD_MMC3);
 	return n;
 }
 

@@ -401,17 +401,33 @@ static void announce_lun_change(struct target *t)
 				  ASC_REPORTED_LUNS_DATA_CHANGED);
 }
 
-static struct scsi_lu *open_lu(struct target *t, uint64_t lun,
+/* A CD/DVD drive created without a path is empty: no store, no
+ * medium (NOT READY, MEDIUM NOT PRESENT) until one is loaded. */
+static bool empty_drive(uint8_t type, const char *path)
+{
+	return type == SCSI_TYPE_MMC && (!path || !*path);
+}
+
+static struct scsi_lu *open_lu(struct target *t, uint64_t lun, uint8_t type,
 			       const char *path, const struct bs_ops *ops,
 			       int oflags, unsigned blocksize)
 {
-	struct scsi_lu *lu = scsi_lu_new(t, t->tid, lun, SCSI_TYPE_DISK);
+	struct scsi_lu *lu = scsi_lu_new(t, t->tid, lun, type);
 	char tag[16];
 	int ret;
 
 	if (!lu)
 		return NULL;
 	snprintf(tag, sizeof(tag), "%d:%llu", t->tid, (unsigned long long)lun);
+	/* A disc image is never written: a read-only file will do. */
+	if (type == SCSI_TYPE_MMC)
+		oflags |= BS_OFLAG_RDONLY;
+	if (empty_drive(type, path)) {
+		lu->bs.oflags = oflags;
+		snprintf(lu->bs.tag, sizeof(lu->bs.tag), "%s", tag);
+		lu->online = false;
+		return lu;
+	}
 	ret = bs_open(&lu->bs, ops, path, oflags, tag);
 	if (ret < 0) {
 		log_error("cannot open %s: %s", path ? path : "(none)",
@@ -427,26 +443,33 @@ static struct scsi_lu *open_lu(struct target *t, uint64_t lun,
 	    scsi_pr_set_store(lu, registry_pr_dir(), t->name) < 0)
 		log_error("LUN %llu: reservations will not persist",
 			  (unsigned long long)lun);
-	if (blocksize)
+	/* A CD/DVD's blocks are 2048 bytes whatever was asked (MMC-6). */
+	if (blocksize && type != SCSI_TYPE_MMC)
 		lu->blk_shift = log2_exact(blocksize);
 	/* A partial last block is not addressable. */
 	lu->size = lu->bs.size & ~((1ull << lu->blk_shift) - 1);
 	return lu;
 }
 
-enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
+enum tgtadm_err target_add_lu(struct target *t, uint64_t lun, uint8_t type,
 			      const char *path, const char *bstype,
 			      const char *bsoflags, unsigned blocksize)
 {
-	const struct bs_ops *ops = bstype ? bs_lookup(bstype) : bs_default();
+	const struct bs_ops *ops;
 	struct scsi_lu *lu;
 	int oflags;
+
+	/* `show` calls a drive's store "mmc", as tgt does; a configuration
+	 * written from it (tgt-admin --dump) asks for that name back. */
+	if (type == SCSI_TYPE_MMC && bstype && !strcmp(bstype, "mmc"))
+		bstype = NULL;
+	ops = bstype ? bs_lookup(bstype) : bs_default();
 
 	if (!ops || parse_bsoflags(bsoflags, &oflags) < 0)
 		return TGTADM_INVALID_REQUEST;
 	if (oflags && !ops->supports_oflags)
 		return TGTADM_INVALID_REQUEST;
-	if (ops->needs_path && (!path || !*path))
+	if (ops->needs_path && (!path || !*path) && !empty_drive(type, path))
 		return TGTADM_INVALID_REQUEST;
 	/* tgt ignores a block size that is not a power of two. */
 	if (blocksize && (blocksize & (blocksize - 1)))
@@ -456,7 +479,7 @@ enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
 	if (target_find_lu(t, lun))
 		return TGTADM_LUN_EXIST;
 	/* Opening may block (network stores): never under the lock. */
-	lu = open_lu(t, lun, path, ops, oflags, blocksize);
+	lu = open_lu(t, lun, type, path, ops, oflags, blocksize);
 	if (!lu)
 		return TGTADM_INVALID_REQUEST;
 	target_lock(t);

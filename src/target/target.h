@@ -184,7 +184,9 @@ void target_unlock(struct target *t);
 
 /* LUNs (main thread; take the target lock inside). */
 struct scsi_lu *target_find_lu(struct target *t, uint64_t lun);
-enum tgtadm_err target_add_lu(struct target *t, uint64_t lun,
+/* type: SCSI_TYPE_DISK, or SCSI_TYPE_MMC (a read-only CD/DVD drive,
+ * empty without a path). */
+enum tgtadm_err target_add_lu(struct target *t, uint64_t lun, uint8_t type,
 			      const char *path, const char *bstype,
 			      const char *bsoflags, unsigned blocksize);
 /* Without force, a LUN with I/O in flight is refused (LUN_ACTIVE), as in

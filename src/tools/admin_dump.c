@@ -147,7 +147,9 @@ static void dump_lun(const struct admin *a, const struct state_target *t,
 		printf("\t\tbs-type %s\n", l->bs_type);
 	if (l->bs_flags && *l->bs_flags)
 		printf("\t\tbsoflags %s\n", l->bs_flags);
-	if (l->block_size && l->block_size != DEFAULT_BLOCK_SIZE)
+	/* A CD/DVD's blocks are fixed (and shown as 1 byte, as by tgt). */
+	if (l->block_size && l->block_size != DEFAULT_BLOCK_SIZE &&
+	    strcmp(type, "cd"))
 		printf("\t\tblock-size %u\n", l->block_size);
 	snprintf(id, sizeof(id), "IET     %04x%04llx", t->tid,
 		 (unsigned long long)l->lun);

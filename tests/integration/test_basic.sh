@@ -138,15 +138,22 @@ test_mgmt_errors() {
 		-b "$TEST_TMP/does-not-exist.img"
 	tgtadm_err "system delete with targets" "tgtadm: invalid request" \
 		--op delete --mode system
-	# Only disks are emulated: other device types are refused, never
-	# turned into a disk behind the administrator's back.
-	tgtadm_err "CD-ROM LUN refused" "tgtadm: invalid request" \
+	# Disks and CD/DVD drives (test_cdrom.sh) are emulated: other
+	# device types are refused, never turned into a disk behind the
+	# administrator's back.
+	tgtadm_err "tape LUN refused" "tgtadm: invalid request" \
 		--lld iscsi --mode logicalunit --op new --tid 1 --lun 7 \
-		-b "$IMG1" -Y cd
-	run "$TGTADM" -C "$CPORT" --op show --mode target --tid 1
+		-b "$IMG1" -Y tape
+	run "$TGTADM" -C "$CPORT" --op show --mode target
 	assert_not_contains "no LUN 7 after the refusal" "$OUT" "LUN: 7"
 	assert_contains "the refusal is logged" "$(cat "$DAEMON_LOG")" \
-		"device type 0x05 is not supported"
+		"device type 0x01 is not supported"
+	adm "CD/DVD LUN accepted" --lld iscsi --mode logicalunit --op new \
+		--tid 1 --lun 7 -b "$IMG1" -Y cd
+	run "$TGTADM" -C "$CPORT" --op show --mode target
+	assert_contains "LUN 7 is a CD/DVD drive" "$OUT" "Type: cd/dvd"
+	adm "delete the CD/DVD LUN" --lld iscsi --mode logicalunit \
+		--op delete --tid 1 --lun 7
 	assert_daemon_alive
 }
 

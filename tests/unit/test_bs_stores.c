@@ -38,6 +38,9 @@ struct variant {
 
 static const struct variant aio = { &bs_aio_ops, 0 };
 static const struct variant aio_direct = { &bs_aio_ops, BS_OFLAG_DIRECT };
+static const struct variant aio_read_only = { &bs_aio_ops, BS_OFLAG_RDONLY };
+static const struct variant rdwr_read_only = { &bs_rdwr_ops,
+					       BS_OFLAG_RDONLY };
 static const struct variant rdwr = { &bs_rdwr_ops, 0 };
 static const struct variant rdwr_direct = { &bs_rdwr_ops, BS_OFLAG_DIRECT };
 static const struct variant null_store = { &bs_null_ops, 0 };
@@ -604,6 +607,24 @@ static void test_in_memory_on_the_loop(void **state)
 	free(in);
 }
 
+/* A store opened read-only (a CD/DVD image): its file is open for
+ * reading only, reads work and writes fail without touching it. */
+static void test_read_only(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 8 * KiB;
+	uint8_t *buf = aligned(len);
+
+	assert_int_equal(fcntl(f->bs.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	assert_int_equal(run_io(f, BS_READ, 0, len, buf, false), 0);
+	assert_true(all_zero(buf, len));
+	fill(buf, len, 3);
+	assert_int_equal(run_io(f, BS_WRITE, 0, len, buf, false), -EBADF);
+	read_file(f, 0, buf, len);
+	assert_true(all_zero(buf, len));
+	free(buf);
+}
+
 #define ON(fn, v)                                                        \
 	cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown, \
 						 (void *)&(v))
@@ -629,6 +650,8 @@ int main(void)
 		ON(test_write_zeroes_fallback, rdwr),
 		ON(test_direct_misaligned, rdwr_direct),
 		ON(test_null, null_store),
+		ON(test_read_only, aio_read_only),
+		ON(test_read_only, rdwr_read_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

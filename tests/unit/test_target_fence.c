@@ -73,7 +73,8 @@ static int setup(void **state)
 	f->w2.done = answered2;
 	if (target_create(TID, "iqn.2026-01.org.mtgt.test:fence", f->main_loop))
 		return -1;
-	if (target_add_lu(target_find(TID), 1, NULL, "null", NULL, 0))
+	if (target_add_lu(target_find(TID), 1, SCSI_TYPE_DISK, NULL, "null",
+			  NULL, 0))
 		return -1;
 	*state = f;
 	return 0;
