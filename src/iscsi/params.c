@@ -24,10 +24,16 @@ struct key_def {
 	uint32_t target_default;
 	uint32_t rfc_default;
 	uint32_t min, max;
-	/* RFC 7145 iSER keys "Irrelevant when: RDMAExtensions=No", which it
-	 * always is on TCP. Kept for tgtadm's show and update. */
-	bool iser_only;
 };
+
+/* RFC 7145 iSER keys are "Irrelevant when: RDMAExtensions=No", which it
+ * always is on TCP. They stay in the table for tgtadm's show and update. */
+static bool iser_only(int idx)
+{
+	return idx == ISCSI_PARAM_TARGET_RDSL ||
+	       idx == ISCSI_PARAM_INITIATOR_RDSL ||
+	       idx == ISCSI_PARAM_MAX_OUTST_PDU;
+}
 
 static const struct key_def keys[ISCSI_PARAM_COUNT] = {
 	[ISCSI_PARAM_MAX_RECV_DLENGTH] = { "MaxRecvDataSegmentLength",
@@ -65,11 +71,11 @@ static const struct key_def keys[ISCSI_PARAM_COUNT] = {
 	[ISCSI_PARAM_RDMA_EXTENSIONS] = { "RDMAExtensions", KEY_AND, 1, 0, 0,
 		1 },
 	[ISCSI_PARAM_TARGET_RDSL] = { "TargetRecvDataSegmentLength",
-		KEY_DECLARATIVE, 262144, 8192, 512, 16777215, true },
+		KEY_DECLARATIVE, 262144, 8192, 512, 16777215 },
 	[ISCSI_PARAM_INITIATOR_RDSL] = { "InitiatorRecvDataSegmentLength",
-		KEY_DECLARATIVE, 262144, 8192, 512, 16777215, true },
+		KEY_DECLARATIVE, 262144, 8192, 512, 16777215 },
 	[ISCSI_PARAM_MAX_OUTST_PDU] = { "MaxOutstandingUnexpectedPDUs",
-		KEY_MIN_OR_ZERO, 0, 0, 0, 0xffffffffu, true },
+		KEY_MIN_OR_ZERO, 0, 0, 0, 0xffffffffu },
 	[ISCSI_PARAM_MAX_XMIT_DLENGTH] = { "MaxXmitDataSegmentLength",
 		KEY_LOCAL, 8192, 8192, 512, 16777215 },
 	[ISCSI_PARAM_MAX_QUEUE_CMD] = { "MaxQueueCmd", KEY_LOCAL, 128, 128, 1,
@@ -417,7 +423,7 @@ enum iscsi_nego_result iscsi_param_negotiate(const struct iscsi_params *target,
 	if (idx < 0 || keys[idx].kind == KEY_LOCAL)
 		return ISCSI_NEGO_NOT_MINE;
 	k = &keys[idx];
-	if (k->iser_only)
+	if (iser_only(idx))
 		snprintf(answer, size, "Irrelevant");
 	else if (k->kind == KEY_DIGEST)
 		negotiate_digest(target->val[idx], value, &conn->val[idx],
