@@ -3,11 +3,11 @@
 # seconds against a file LUN, while tgtadm keeps querying the daemon
 # (management must not stall behind a busy target). Fails if iscsi-perf
 # reports an error, a tgtadm call fails or hangs, or the daemon dies.
-#   DURATION=N   seconds of load (default 60; 15 under sanitizers)
+#   DURATION=N   seconds of load (default 30; 15 under sanitizers)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-DURATION=${DURATION:-$((SANITIZED ? 15 : 60))}
+DURATION=${DURATION:-$((SANITIZED ? 15 : 30))}
 MGMT_TIMEOUT=${MGMT_TIMEOUT:-10}
 IQN=iqn.2026-01.org.mtgt:perf
 IMG=$TEST_TMP/lun.img
