@@ -184,8 +184,9 @@ struct scsi_lu {
 	/* Being deleted (docs/design-notes.md, rule 5): the LU takes no
 	 * new command, as if it were gone already, and nothing more reaches
 	 * its store, not even the next step of a command it had admitted.
-	 * Set once, by the main thread; the delete is final when inflight
-	 * is 0. */
+	 * Set once, by the main thread under the target lock (fence.c); read
+	 * by the target thread, which holds that lock while it runs
+	 * commands. The delete is final when inflight is 0. */
 	bool fenced;
 	unsigned copies;       /* EXTENDED COPY commands it manages now */
 
